@@ -1,0 +1,51 @@
+//! Root and health routes (no auth).
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub async fn root() -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "message": "Welcome to Forge API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "docs": "/docs",
+        "health": "/health",
+    }))
+}
+
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "healthy", "service": "forge" }))
+}
+
+pub async fn database(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({
+            "status": "healthy",
+            "database": "connected",
+            "backend": state.store.backend_name(),
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "database health check failed");
+            HttpResponse::ServiceUnavailable().json(json!({
+                "detail": { "status": "unhealthy", "database": "disconnected", "error": "database unreachable" }
+            }))
+        }
+    }
+}
+
+pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
+    let db_ok = state.store.ping().await.is_ok();
+    let body = json!({
+        "status": if db_ok { "healthy" } else { "unhealthy" },
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "service": "forge",
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": { "status": if db_ok { "connected" } else { "disconnected" }, "backend": state.store.backend_name() },
+    });
+    if db_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({ "detail": body }))
+    }
+}

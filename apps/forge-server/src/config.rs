@@ -1,0 +1,128 @@
+//! Command line and environment settings. Every flag has a `FORGE_*` twin so a container can be
+//! configured without arguments; nothing here is required, so `forge-server` starts bare.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "forge-server",
+    version,
+    about = "Forge: one endpoint and one key for every model provider"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Run database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    /// Anyone may register (as Forge does).
+    Open,
+    /// Only the first user (the admin) may register.
+    Closed,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "FORGE_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database and generated secrets.
+    #[arg(long, env = "FORGE_DATA_DIR", default_value = "./forge-data")]
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL, or a SQLite path; default `<data-dir>/forge.db`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Allow provider base URLs that point at loopback, private or link-local addresses.
+    #[arg(long, env = "FORGE_ALLOW_PRIVATE_UPSTREAMS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_upstreams: bool,
+    #[arg(long, env = "FORGE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[arg(long, env = "FORGE_REGISTRATION", value_enum, default_value = "open")]
+    pub registration: Registration,
+    /// Lifetime of the JWTs issued by `POST /v1/auth/token`.
+    #[arg(long, env = "FORGE_JWT_LIFETIME_MINUTES", default_value_t = 60)]
+    pub jwt_lifetime_minutes: u32,
+    /// Largest accepted request body; larger bodies are answered 413.
+    #[arg(long, env = "FORGE_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Time allowed to open a connection to an upstream.
+    #[arg(long, env = "FORGE_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
+    /// Time allowed until the upstream sends its response head and first body bytes.
+    /// Generous by default: a reasoning model may think for minutes before it answers.
+    #[arg(long, env = "FORGE_FIRST_BYTE_TIMEOUT_SECS", default_value_t = 600)]
+    pub first_byte_timeout_secs: u64,
+    /// Longest silence allowed between two chunks of an upstream body.
+    #[arg(long, env = "FORGE_IDLE_TIMEOUT_SECS", default_value_t = 300)]
+    pub idle_timeout_secs: u64,
+    /// How long a provider's model list is cached by `GET /v1/models`.
+    #[arg(long, env = "FORGE_MODELS_CACHE_SECS", default_value_t = 300)]
+    pub models_cache_secs: u64,
+    /// HTTP worker threads; default: one per core.
+    #[arg(long, env = "FORGE_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: every default, on the given address and data directory.
+    pub fn for_data_dir(data_dir: PathBuf, bind: SocketAddr) -> Self {
+        Settings {
+            bind,
+            data_dir,
+            database_url: None,
+            allow_private_upstreams: false,
+            log_format: LogFormat::Text,
+            registration: Registration::Open,
+            jwt_lifetime_minutes: 60,
+            max_body_bytes: 8 * 1024 * 1024,
+            connect_timeout_secs: 10,
+            first_byte_timeout_secs: 600,
+            idle_timeout_secs: 300,
+            models_cache_secs: 300,
+            workers: None,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("forge.db").display()),
+        }
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(self.connect_timeout_secs.max(1)),
+            first_byte: Duration::from_secs(self.first_byte_timeout_secs.max(1)),
+            idle: Duration::from_secs(self.idle_timeout_secs.max(1)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub idle: Duration,
+}

@@ -1,0 +1,142 @@
+//! forge-server: the actix-web application that wires the sans-I/O crates (core, providers,
+//! storage) to HTTP. `build` prepares everything (secrets, migrations, pool, socket) and returns
+//! a [`Forge`] whose `run` serves until shutdown, then flushes what is still buffered.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract_errors;
+pub mod proxy;
+pub mod routes;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{App, HttpServer, web};
+use forge_storage::crypto::SecretBox;
+use forge_storage::{StorageError, Store};
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::key_cache::KeyCache;
+use crate::auth::last_used::LastUsed;
+use crate::config::Settings;
+use crate::proxy::models::ModelsCache;
+use crate::proxy::transport::Transport;
+use crate::state::AppState;
+
+/// How often buffered `last_used_at` stamps are written.
+const FLUSH_EVERY: Duration = Duration::from_secs(5);
+/// Admin JSON bodies are small; proxy bodies have their own (configurable) limit.
+const ADMIN_JSON_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("start-up task failed: {0}")]
+    Task(String),
+}
+
+/// awc builds its TLS config lazily and panics without a process-wide rustls provider.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Runs the embedded migrations for the configured database (blocking work off the runtime).
+pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
+    let url = settings.database_url();
+    tokio::task::spawn_blocking(move || Store::run_migrations(&url))
+        .await
+        .map_err(|e| StartError::Task(e.to_string()))??;
+    Ok(())
+}
+
+/// A bound, ready-to-run server.
+pub struct Forge {
+    pub addr: SocketAddr,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+}
+
+pub async fn build(settings: Settings) -> Result<Forge, StartError> {
+    install_crypto_provider();
+    let secrets = secrets::load(&settings.data_dir)?;
+    migrate(&settings).await?;
+    let store = Store::connect(&settings.database_url()).await?;
+    let state = web::Data::new(AppState {
+        store,
+        secret_box: SecretBox::new(*secrets.encryption_key),
+        jwt: JwtKeys::new(&secrets.jwt_secret, settings.jwt_lifetime_minutes),
+        keys: KeyCache::default(),
+        last_used: LastUsed::default(),
+        models: ModelsCache::new(Duration::from_secs(settings.models_cache_secs)),
+        settings: settings.clone(),
+    });
+    let timeouts = settings.timeouts();
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            // awc's client is !Send: one per worker, each with its own connection pool.
+            .app_data(web::Data::new(Transport::new(timeouts)))
+            .app_data(extract_errors::json_config(ADMIN_JSON_LIMIT))
+            .app_data(extract_errors::form_config())
+            .app_data(extract_errors::path_config())
+            .app_data(extract_errors::query_config())
+            .wrap(
+                ErrorHandlers::new()
+                    .handler(StatusCode::NOT_FOUND, extract_errors::bodiless_to_json)
+                    .handler(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        extract_errors::bodiless_to_json,
+                    ),
+            )
+            .configure(routes::configure)
+            .default_service(web::to(extract_errors::not_found))
+    })
+    .shutdown_timeout(30);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers.max(1));
+    }
+    let server = server.bind(settings.bind)?;
+    let addr = server.addrs().first().copied().unwrap_or(settings.bind);
+    Ok(Forge {
+        addr,
+        server: server.run(),
+        state,
+    })
+}
+
+impl Forge {
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM or a handle), then flushes buffers.
+    pub async fn run(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let flusher = actix_rt::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                state.last_used.flush(&state.store).await;
+            }
+        });
+        let result = self.server.await;
+        flusher.abort();
+        self.state.last_used.flush(&self.state.store).await;
+        result
+    }
+}

@@ -1,0 +1,147 @@
+//! `GET /v1/models` (spec §4.4): every provider key in the Forge key's scope contributes its
+//! models as `provider/model` ids, fetched live (cached per provider key) or from the adapter's
+//! static list. A provider whose listing fails contributes nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use forge_core::Error;
+use forge_provider_openai::OpenAiAdapter;
+use serde_json::json;
+
+use crate::auth::forge_key::authenticate;
+use crate::auth::key_cache::ResolvedProvider;
+use crate::error::ProxyError;
+use crate::proxy::transport::Transport;
+use crate::state::AppState;
+
+/// A listing that takes longer than this is dropped so one slow provider cannot stall the list.
+const LISTING_TIMEOUT: Duration = Duration::from_secs(15);
+const MAX_LISTING_BODY: usize = 16 * 1024 * 1024;
+
+pub struct ModelsCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<i64, CachedList>>,
+}
+
+struct CachedList {
+    user_id: i64,
+    fetched: Instant,
+    models: Arc<Vec<String>>,
+}
+
+impl ModelsCache {
+    pub fn new(ttl: Duration) -> Self {
+        ModelsCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, provider_key_id: i64) -> Option<Arc<Vec<String>>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&provider_key_id)
+            .filter(|e| e.fetched.elapsed() < self.ttl)
+            .map(|e| e.models.clone())
+    }
+
+    fn put(&self, user_id: i64, provider_key_id: i64, models: Arc<Vec<String>>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.insert(
+            provider_key_id,
+            CachedList {
+                user_id,
+                fetched: Instant::now(),
+                models,
+            },
+        );
+    }
+
+    pub fn invalidate_user(&self, user_id: i64) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, e| e.user_id != user_id);
+    }
+}
+
+pub async fn list_models(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    let ctx = authenticate(&state, &req).await?;
+    let listings = ctx
+        .providers_in_scope()
+        .map(|p| provider_models(&state, &transport, ctx.user_id, p));
+    let results = futures_util::future::join_all(listings).await;
+    let mut data = Vec::new();
+    for (provider, models) in ctx.providers_in_scope().zip(results) {
+        for model in models.iter() {
+            let alias = provider
+                .model_mapping
+                .iter()
+                .find(|(_, upstream)| *upstream == model)
+                .map(|(alias, _)| alias);
+            data.push(json!({
+                "id": format!("{}/{}", provider.name_lower, model),
+                "object": "model",
+                "created": 0,
+                "owned_by": provider.name_lower,
+                "display_name": alias.unwrap_or(model),
+            }));
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({ "object": "list", "data": data })))
+}
+
+async fn provider_models(
+    state: &AppState,
+    transport: &Transport,
+    user_id: i64,
+    provider: &ResolvedProvider,
+) -> Arc<Vec<String>> {
+    if let Some(list) = provider.info.static_models {
+        return Arc::new(list.iter().map(|m| (*m).to_owned()).collect());
+    }
+    if let Some(cached) = state.models.get(provider.id) {
+        return cached;
+    }
+    match tokio::time::timeout(LISTING_TIMEOUT, fetch(transport, provider)).await {
+        Ok(Ok(models)) => {
+            let models = Arc::new(models);
+            state.models.put(user_id, provider.id, models.clone());
+            models
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(provider = %provider.name_lower, error = %e, "model listing failed");
+            Arc::new(Vec::new())
+        }
+        Err(_) => {
+            tracing::warn!(provider = %provider.name_lower, "model listing timed out");
+            Arc::new(Vec::new())
+        }
+    }
+}
+
+async fn fetch(transport: &Transport, provider: &ResolvedProvider) -> Result<Vec<String>, Error> {
+    let adapter = OpenAiAdapter::new(
+        &provider.info,
+        provider.base_url.as_deref(),
+        &provider.api_key,
+    )?;
+    let mut resp = transport
+        .send(adapter.provider(), adapter.list_models())
+        .await?;
+    let status = resp.status().as_u16();
+    let body = transport
+        .read_body(adapter.provider(), &mut resp, MAX_LISTING_BODY)
+        .await?;
+    if !(200..300).contains(&status) {
+        return Err(adapter.parse_error(status, None, &body));
+    }
+    adapter.parse_models(&body)
+}

@@ -1,0 +1,283 @@
+//! Relaying an upstream SSE stream to the client as it arrives. The first chunk is awaited
+//! before any header is sent, so a failure before content is a real HTTP error. Bytes pass
+//! through untouched, cut only at event boundaries, so that a failure mid-stream can end the
+//! client stream with a well-formed error event (never a clean finish, never a torn event).
+
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use bytes::{Bytes, BytesMut};
+use forge_core::{Error, TimeoutPhase};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::proxy::transport::UpstreamResponse;
+
+/// Longest unfinished event held back before it is relayed anyway.
+const MAX_PENDING: usize = 1024 * 1024;
+
+/// Splits a byte stream at SSE event boundaries without parsing the events.
+#[derive(Default)]
+pub struct EventFramer {
+    pending: BytesMut,
+    /// Whether the last complete event relayed was OpenAI's `data: [DONE]` terminator.
+    done_seen: bool,
+}
+
+impl EventFramer {
+    /// Returns the complete events now available (possibly empty); keeps the unfinished tail.
+    pub fn push(&mut self, chunk: &[u8]) -> Option<Bytes> {
+        let boundary = last_event_end(&self.pending, chunk);
+        match boundary {
+            None => {
+                self.pending.extend_from_slice(chunk);
+                // Not SSE after all (or one giant event): relay rather than hold it all.
+                (self.pending.len() > MAX_PENDING)
+                    .then(|| std::mem::take(&mut self.pending).freeze())
+            }
+            Some(end_in_chunk) => {
+                let mut out = std::mem::take(&mut self.pending);
+                out.extend_from_slice(&chunk[..end_in_chunk]);
+                self.pending.extend_from_slice(&chunk[end_in_chunk..]);
+                self.done_seen = ends_with_done(&out);
+                Some(out.freeze())
+            }
+        }
+    }
+
+    /// True once the stream's last complete event is `[DONE]`: the only clean OpenAI finish.
+    pub fn done_seen(&self) -> bool {
+        self.done_seen || ends_with_done(&self.pending)
+    }
+
+    /// Whatever is left when the upstream ends cleanly (a final event without a blank line).
+    pub fn finish(&mut self) -> Option<Bytes> {
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending).freeze())
+    }
+}
+
+/// End offset (within `chunk`) of the last blank line in `pending ++ chunk`, if it lies in `chunk`.
+/// A blank line ends at `i` when the line terminator ending there (`\n`, `\r` or `\r\n`) directly
+/// follows another terminator.
+fn last_event_end(pending: &[u8], chunk: &[u8]) -> Option<usize> {
+    let p = pending.len();
+    let at = |i: usize| if i < p { pending[i] } else { chunk[i - p] };
+    let ends_blank_line = |i: usize| {
+        let term_start = match at(i - 1) {
+            b'\n' if i >= 2 && at(i - 2) == b'\r' => i - 2,
+            b'\n' | b'\r' => i - 1,
+            _ => return false,
+        };
+        term_start >= 1 && matches!(at(term_start - 1), b'\n' | b'\r')
+    };
+    (p + 1..=p + chunk.len())
+        .rev()
+        .find(|&i| ends_blank_line(i))
+        .map(|i| i - p)
+}
+
+fn ends_with_done(events: &[u8]) -> bool {
+    let trimmed = events.trim_ascii_end();
+    trimmed.ends_with(b"data: [DONE]") || trimmed.ends_with(b"data:[DONE]")
+}
+
+/// An OpenAI-style error event, as Forge v1 emits for a failure after the stream started.
+pub fn error_event(err: &Error) -> Bytes {
+    let body = json!({ "error": { "message": err.to_string(), "type": "stream_error", "code": "provider_error" } });
+    Bytes::from(format!("data: {body}\n\n"))
+}
+
+struct RelayState {
+    upstream: UpstreamResponse,
+    framer: EventFramer,
+    first: Option<Bytes>,
+    provider: String,
+    idle: Duration,
+    /// Only an event stream is expected to end with `[DONE]`.
+    sse: bool,
+    done: bool,
+}
+
+/// Waits for the first body bytes, then answers 200 and relays the rest.
+pub async fn stream_response(
+    mut upstream: UpstreamResponse,
+    provider: &str,
+    first_byte: Duration,
+    idle: Duration,
+) -> Result<HttpResponse, Error> {
+    let mut framer = EventFramer::default();
+    let first = loop {
+        match tokio::time::timeout(first_byte, upstream.next()).await {
+            Err(_) => {
+                return Err(Error::UpstreamTimeout {
+                    provider: provider.to_owned(),
+                    phase: TimeoutPhase::FirstByte,
+                });
+            }
+            Ok(None) => {
+                break framer.finish().ok_or_else(|| Error::UpstreamUnreachable {
+                    provider: provider.to_owned(),
+                    message: "the stream ended before any data".into(),
+                })?;
+            }
+            Ok(Some(Err(e))) => {
+                return Err(Error::UpstreamUnreachable {
+                    provider: provider.to_owned(),
+                    message: format!("the stream broke before any data: {e}"),
+                });
+            }
+            Ok(Some(Ok(chunk))) => {
+                if let Some(events) = framer.push(&chunk) {
+                    break events;
+                }
+            }
+        }
+    };
+    let content_type = upstream
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/event-stream")
+        .to_owned();
+    let sse = content_type.starts_with("text/event-stream");
+    let state = RelayState {
+        upstream,
+        framer,
+        first: Some(first),
+        provider: provider.to_owned(),
+        idle,
+        sse,
+        done: false,
+    };
+    let body = futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(first) = st.first.take() {
+            return Some((Ok::<Bytes, actix_web::Error>(first), st));
+        }
+        loop {
+            if st.done {
+                return None;
+            }
+            match tokio::time::timeout(st.idle, st.upstream.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    if let Some(events) = st.framer.push(&chunk) {
+                        return Some((Ok(events), st));
+                    }
+                }
+                Ok(None) => {
+                    st.done = true;
+                    // awc reports a connection cut mid-body as a normal end: an SSE stream that
+                    // stops without its `[DONE]` terminator broke off.
+                    if st.sse && !st.framer.done_seen() {
+                        tracing::warn!(provider = %st.provider, "upstream stream ended without [DONE]");
+                        let err = Error::UpstreamUnreachable {
+                            provider: st.provider.clone(),
+                            message: "the stream ended before it was complete".into(),
+                        };
+                        return Some((Ok(error_event(&err)), st));
+                    }
+                    return st.framer.finish().map(|rest| (Ok(rest), st));
+                }
+                Ok(Some(Err(e))) => {
+                    st.done = true;
+                    tracing::warn!(provider = %st.provider, error = %e, "upstream stream broke mid-way");
+                    let err = Error::UpstreamUnreachable {
+                        provider: st.provider.clone(),
+                        message: "the stream broke off mid-way".into(),
+                    };
+                    return Some((Ok(error_event(&err)), st));
+                }
+                Err(_) => {
+                    st.done = true;
+                    tracing::warn!(provider = %st.provider, "upstream stream went idle");
+                    let err = Error::UpstreamTimeout {
+                        provider: st.provider.clone(),
+                        phase: TimeoutPhase::Idle,
+                    };
+                    return Some((Ok(error_event(&err)), st));
+                }
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn frame_all(parts: &[&[u8]]) -> (Vec<u8>, Vec<usize>) {
+        let mut f = EventFramer::default();
+        let mut out = Vec::new();
+        let mut cuts = Vec::new();
+        for p in parts {
+            if let Some(b) = f.push(p) {
+                out.extend_from_slice(&b);
+                cuts.push(out.len());
+            }
+        }
+        if let Some(b) = f.finish() {
+            out.extend_from_slice(&b);
+        }
+        (out, cuts)
+    }
+
+    #[test]
+    fn cuts_only_at_event_ends_and_loses_nothing() {
+        let stream = b"data: {\"a\":1}\n\ndata: {\"b\":2}\r\n\r\ndata: [DONE]\n\n".to_vec();
+        for split in 0..=stream.len() {
+            let (a, b) = stream.split_at(split);
+            let (out, cuts) = frame_all(&[a, b]);
+            assert_eq!(out, stream, "split at {split}");
+            for cut in cuts {
+                let head = &out[..cut];
+                // A CR right after a line end is itself a (CR-style) blank line.
+                let blank = [&b"\n\n"[..], b"\r\n\r\n", b"\n\r"];
+                assert!(
+                    blank.iter().any(|end| head.ends_with(end)),
+                    "cut at {cut} (split {split})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_split_keeps_bytes() {
+        let stream = b"event: x\ndata: 1\n\n: comment\n\ndata: 2\n\n".to_vec();
+        let parts: Vec<&[u8]> = stream.chunks(1).collect();
+        let (out, cuts) = frame_all(&parts);
+        assert_eq!(out, stream);
+        assert_eq!(cuts.len(), 3);
+    }
+
+    #[test]
+    fn done_terminator_is_tracked() {
+        let mut f = EventFramer::default();
+        f.push(b"data: {}\n\n");
+        assert!(!f.done_seen());
+        f.push(b"data: [DONE]\n\n");
+        assert!(f.done_seen());
+        let mut g = EventFramer::default();
+        g.push(b"data: {}\n\ndata: [DONE]");
+        assert!(
+            g.done_seen(),
+            "a final event without its blank line still counts"
+        );
+    }
+
+    #[test]
+    fn partial_event_is_held_back() {
+        let mut f = EventFramer::default();
+        assert_eq!(f.push(b"data: {\"a\"").as_deref(), None);
+        assert_eq!(
+            f.push(b":1}\n\ndata: {\"b").as_deref(),
+            Some(&b"data: {\"a\":1}\n\n"[..])
+        );
+        assert_eq!(f.finish().as_deref(), Some(&b"data: {\"b"[..]));
+    }
+}

@@ -1,0 +1,28 @@
+//! Process-wide state shared by every worker (the per-worker HTTP client lives in `proxy::transport`).
+
+use forge_storage::Store;
+use forge_storage::crypto::SecretBox;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::key_cache::KeyCache;
+use crate::auth::last_used::LastUsed;
+use crate::config::Settings;
+use crate::proxy::models::ModelsCache;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Store,
+    pub secret_box: SecretBox,
+    pub jwt: JwtKeys,
+    pub keys: KeyCache,
+    pub last_used: LastUsed,
+    pub models: ModelsCache,
+}
+
+impl AppState {
+    /// Drop every cached view of a user's keys after a change made through the admin API.
+    pub fn invalidate_user(&self, user_id: i64) {
+        self.keys.invalidate_user(user_id);
+        self.models.invalidate_user(user_id);
+    }
+}

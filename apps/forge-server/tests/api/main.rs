@@ -1,0 +1,6 @@
+//! Integration tests: the real server over HTTP, against fake upstreams that are real HTTP
+//! servers on 127.0.0.1, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+mod proxy;

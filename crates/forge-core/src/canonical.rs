@@ -1,0 +1,351 @@
+//! The gateway's canonical chat form.
+//!
+//! Each wire dialect gets one parser into these types and one renderer out of them, so a new
+//! dialect costs two converters rather than one per pair. System prompts stay in-line as
+//! messages (OpenAI allows them anywhere); dialects with a separate system field hoist them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Fields a dialect does not model, kept verbatim for the renderer of the same dialect.
+pub type Extra = serde_json::Map<String, Value>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub stop: Vec<String>,
+    pub stream: bool,
+    /// OpenAI's `response_format` object (`text`, `json_object`, `json_schema`).
+    pub response_format: Option<Value>,
+    pub reasoning_effort: Option<String>,
+    pub user: Option<String>,
+    /// Request fields not modelled above, passed through to dialects that understand them.
+    pub extra: Extra,
+}
+
+impl ChatRequest {
+    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            messages,
+            tools: Vec::new(),
+            tool_choice: None,
+            max_tokens: None,
+            temperature: None,
+            top_p: None,
+            stop: Vec::new(),
+            stream: false,
+            response_format: None,
+            reasoning_effort: None,
+            user: None,
+            extra: Extra::new(),
+        }
+    }
+
+    /// The text of every system and developer message, joined by blank lines; for dialects
+    /// with a single system field.
+    pub fn system_text(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .messages
+            .iter()
+            .filter(|m| matches!(m.role, Role::System | Role::Developer))
+            .map(Message::text)
+            .collect();
+        if parts.is_empty() {
+            None
+        } else {
+            Some(parts.join("\n\n"))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    Developer,
+    User,
+    Assistant,
+    /// Carries `ContentPart::ToolResult`s.
+    Tool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<ContentPart>,
+    pub name: Option<String>,
+    /// Message fields not modelled here (e.g. `cache_control`), kept for the same dialect.
+    pub extra: Extra,
+}
+
+impl Message {
+    pub fn new(role: Role, content: Vec<ContentPart>) -> Self {
+        Message {
+            role,
+            content,
+            name: None,
+            extra: Extra::new(),
+        }
+    }
+
+    pub fn text_message(role: Role, text: impl Into<String>) -> Self {
+        Message::new(role, vec![ContentPart::Text { text: text.into() }])
+    }
+
+    /// The concatenated text parts.
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .filter_map(|p| match p {
+                ContentPart::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentPart {
+    Text {
+        text: String,
+    },
+    Image {
+        source: ImageSource,
+        /// OpenAI's `detail` hint (`low`, `high`, `auto`).
+        detail: Option<String>,
+    },
+    Audio {
+        data: String,
+        format: String,
+    },
+    File {
+        file_id: Option<String>,
+        file_data: Option<String>,
+        filename: Option<String>,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        /// JSON text exactly as the model produced it.
+        arguments: String,
+    },
+    ToolResult {
+        call_id: String,
+        content: Vec<ContentPart>,
+    },
+    Reasoning {
+        text: String,
+        /// Anthropic's thinking signature, which must be sent back unchanged.
+        signature: Option<String>,
+    },
+    Refusal {
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImageSource {
+    Url { url: String },
+    Base64 { media_type: String, data: String },
+}
+
+impl ImageSource {
+    /// Splits `data:<media type>;base64,<data>` URLs so dialects that want raw base64 get it.
+    pub fn from_url(url: &str) -> ImageSource {
+        if let Some(rest) = url.strip_prefix("data:")
+            && let Some((media_type, data)) = rest.split_once(";base64,")
+        {
+            return ImageSource::Base64 {
+                media_type: media_type.to_owned(),
+                data: data.to_owned(),
+            };
+        }
+        ImageSource::Url {
+            url: url.to_owned(),
+        }
+    }
+
+    pub fn to_url(&self) -> String {
+        match self {
+            ImageSource::Url { url } => url.clone(),
+            ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON Schema of the arguments.
+    pub parameters: Option<Value>,
+    pub strict: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToolChoice {
+    Auto,
+    None,
+    Required,
+    Named(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FinishReason {
+    Stop,
+    Length,
+    ToolCalls,
+    ContentFilter,
+    Other(String),
+}
+
+impl FinishReason {
+    /// Parses OpenAI's `finish_reason`; the legacy `function_call` counts as tool calls.
+    pub fn from_openai(reason: &str) -> FinishReason {
+        match reason {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "tool_calls" | "function_call" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_openai(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Other(other) => other,
+        }
+    }
+}
+
+/// Token counts; `input_tokens` includes cached ones, as OpenAI's `prompt_tokens` does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub reasoning_tokens: u64,
+}
+
+impl Usage {
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub id: String,
+    pub model: String,
+    /// Unix seconds.
+    pub created: u64,
+    pub content: Vec<ContentPart>,
+    pub finish_reason: FinishReason,
+    pub usage: Usage,
+    /// Response fields not modelled here (e.g. `system_fingerprint`).
+    pub extra: Extra,
+}
+
+impl ChatResponse {
+    pub fn text(&self) -> String {
+        self.content
+            .iter()
+            .filter_map(|p| match p {
+                ContentPart::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One step of a streamed response, independent of the dialect it came from.
+///
+/// Parsers may repeat `Start` (stateless parsers see every chunk's id); consumers keep the
+/// first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StreamEvent {
+    Start {
+        id: String,
+        model: String,
+        created: u64,
+    },
+    TextDelta {
+        text: String,
+    },
+    ReasoningDelta {
+        text: String,
+        signature: Option<String>,
+    },
+    ToolCallStart {
+        index: u32,
+        id: String,
+        name: String,
+    },
+    ToolCallArgumentsDelta {
+        index: u32,
+        fragment: String,
+    },
+    Finish {
+        reason: FinishReason,
+    },
+    Usage(Usage),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_source_data_urls() {
+        let src = ImageSource::from_url("data:image/png;base64,AAAA");
+        assert_eq!(
+            src,
+            ImageSource::Base64 {
+                media_type: "image/png".into(),
+                data: "AAAA".into()
+            }
+        );
+        assert_eq!(src.to_url(), "data:image/png;base64,AAAA");
+        let src = ImageSource::from_url("https://x/y.png");
+        assert_eq!(src.to_url(), "https://x/y.png");
+    }
+
+    #[test]
+    fn finish_reasons() {
+        for r in ["stop", "length", "tool_calls", "content_filter", "weird"] {
+            assert_eq!(FinishReason::from_openai(r).as_openai(), r);
+        }
+        assert_eq!(
+            FinishReason::from_openai("function_call"),
+            FinishReason::ToolCalls
+        );
+    }
+
+    #[test]
+    fn system_text_joins() {
+        let req = ChatRequest::new(
+            "m",
+            vec![
+                Message::text_message(Role::System, "a"),
+                Message::text_message(Role::User, "u"),
+                Message::text_message(Role::Developer, "b"),
+            ],
+        );
+        assert_eq!(req.system_text().as_deref(), Some("a\n\nb"));
+        assert_eq!(ChatRequest::new("m", vec![]).system_text(), None);
+    }
+}

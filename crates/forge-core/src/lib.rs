@@ -1,0 +1,14 @@
+//! Wire types, the canonical form and errors of the Forge gateway.
+//!
+//! This crate does no I/O: adapters and the server build on these pure types so every
+//! translation can be unit-tested without sockets.
+
+pub mod canonical;
+pub mod error;
+pub mod json;
+pub mod mask;
+pub mod openai;
+pub mod sse;
+pub mod upstream;
+
+pub use error::{Error, Fault, TimeoutPhase};

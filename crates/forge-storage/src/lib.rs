@@ -1,0 +1,23 @@
+//! Persistence (SQLite or PostgreSQL) and secrets at rest for Forge.
+//!
+//! One `table!` schema serves both backends: diesel-async has no multi-backend connection, so
+//! [`Store`] holds one pool of either kind and every query is written once and expanded for
+//! both (see `db::with_conn!`). Migrations are embedded and run synchronously by
+//! [`Store::run_migrations`], because diesel's async migration harness panics on a
+//! single-threaded runtime such as actix's.
+
+mod db;
+mod error;
+mod rows;
+mod schema;
+mod store;
+
+pub mod apikey;
+pub mod crypto;
+pub mod models;
+pub mod password;
+pub mod testing;
+
+pub use error::StorageError;
+pub use models::*;
+pub use store::Store;

@@ -1,0 +1,63 @@
+//! [`Store`]: the handle the server keeps. Repositories live in the submodules.
+
+mod forge_keys;
+mod provider_keys;
+mod users;
+
+use std::sync::Arc;
+
+use diesel_async::SimpleAsyncConnection;
+
+use crate::StorageError;
+use crate::db::{self, Db, Target, with_conn};
+
+/// Cheap to clone: one shared pool behind an `Arc`.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Db>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend_name())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Applies pending embedded migrations. Blocking: call it before the server starts or
+    /// from `spawn_blocking`. Creates the SQLite file's parent directory.
+    pub fn run_migrations(url: &str) -> Result<(), StorageError> {
+        db::run_migrations(&Target::parse(url)?)
+    }
+
+    /// Opens a pool for `sqlite://path`, `sqlite:path`, a bare path, or a `postgres://` /
+    /// `postgresql://` URL, and checks that one connection works.
+    pub async fn connect(url: &str) -> Result<Store, StorageError> {
+        let store = Store {
+            db: Arc::new(db::connect(&Target::parse(url)?).await?),
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match *self.db {
+            Db::Pg(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        with_conn!(&*self.db, |conn| {
+            conn.batch_execute("SELECT 1")
+                .await
+                .map_err(|e| StorageError::Pool(e.to_string()))
+        })
+    }
+
+    fn db(&self) -> &Db {
+        &self.db
+    }
+}

@@ -1,0 +1,31 @@
+//! One file per OpenAI endpoint; all share [`crate::pipeline::prepare`].
+
+pub(crate) mod chat;
+pub(crate) mod completions;
+pub(crate) mod embeddings;
+pub(crate) mod models;
+pub(crate) mod not_found;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::web;
+
+/// Seconds since the Unix epoch, as in OpenAI's `created` fields.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1")
+            .route("/chat/completions", web::post().to(chat::handle))
+            .route("/completions", web::post().to(completions::handle))
+            .route("/embeddings", web::post().to(embeddings::handle))
+            .route("/models", web::get().to(models::list))
+            .route("/models/{id}", web::get().to(models::get)),
+    )
+    .default_service(web::to(not_found::handle));
+}

@@ -1,0 +1,24 @@
+//! Unknown routes and wrong methods, answered like OpenAI (and recorded like any request).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+
+use crate::openai_error::OpenAiError;
+use crate::record::RecordedRequest;
+use crate::state::Shared;
+
+pub(crate) async fn handle(
+    req: HttpRequest,
+    body: Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    shared.record(RecordedRequest::capture(&req, &body));
+    OpenAiError {
+        status: 404,
+        message: format!("Invalid URL ({} {})", req.method(), req.path()),
+        kind: "invalid_request_error",
+        param: None,
+        code: None,
+    }
+    .response()
+}

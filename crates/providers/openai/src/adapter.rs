@@ -1,0 +1,298 @@
+//! Builds upstream requests for an OpenAI-compatible host and parses its answers.
+
+use std::fmt;
+
+use bytes::Bytes;
+use forge_core::Error;
+use forge_core::canonical::{ChatRequest, ChatResponse, StreamEvent};
+use forge_core::openai::convert::{
+    chat_request_from_canonical, chat_response_to_canonical, chunk_to_events,
+};
+use forge_core::openai::{ChatCompletionChunk, ChatCompletionResponse};
+use forge_core::sse::SseEvent;
+use forge_core::upstream::{Method, UpstreamRequest};
+use serde_json::Value;
+
+use crate::providers::{ProviderInfo, ProviderKind};
+
+/// Longest upstream error text carried into an error message.
+const MAX_ERROR_TEXT: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    ChatCompletions,
+    Completions,
+    Embeddings,
+    Responses,
+}
+
+impl Endpoint {
+    /// The path below the base URL, also the `endpoint` recorded for usage.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletions => "chat/completions",
+            Endpoint::Completions => "completions",
+            Endpoint::Embeddings => "embeddings",
+            Endpoint::Responses => "responses",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct OpenAiAdapter {
+    provider: String,
+    base_url: String,
+    api_key: String,
+}
+
+impl fmt::Debug for OpenAiAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiAdapter")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl OpenAiAdapter {
+    /// `base_url` `None` or blank means the provider's default.
+    pub fn new(info: &ProviderInfo, base_url: Option<&str>, api_key: &str) -> Result<Self, Error> {
+        if info.kind == ProviderKind::Unsupported {
+            return Err(Error::invalid(format!(
+                "Provider {} is not supported by this Forge server yet.",
+                info.name
+            )));
+        }
+        let chosen = base_url
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .or(info.default_base_url);
+        let Some(chosen) = chosen else {
+            return Err(Error::InvalidRequest {
+                message: format!("provider {} needs a base_url", info.name),
+                param: Some("base_url".to_owned()),
+            });
+        };
+        let mut base = chosen.trim_end_matches('/').to_owned();
+        if let Some(suffix) = info.url_suffix
+            && !base.ends_with(suffix)
+        {
+            base.push_str(suffix);
+        }
+        Ok(OpenAiAdapter {
+            provider: info.name.clone(),
+            base_url: base,
+            api_key: api_key.to_owned(),
+        })
+    }
+
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base_url)
+    }
+
+    fn headers(&self, with_body: bool) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("authorization", format!("Bearer {}", self.api_key))];
+        if with_body {
+            headers.push(("content-type", "application/json".to_owned()));
+        }
+        headers.push(("accept", "application/json".to_owned()));
+        headers
+    }
+
+    /// Sends a client body (with `model` already rewritten) as it is.
+    pub fn passthrough(&self, endpoint: Endpoint, body: Bytes) -> UpstreamRequest {
+        UpstreamRequest {
+            method: Method::Post,
+            url: self.url(endpoint.path()),
+            headers: self.headers(true),
+            body,
+        }
+    }
+
+    /// Renders a canonical request as an OpenAI chat request.
+    pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
+        let mut wire = chat_request_from_canonical(req);
+        // OpenAI's reasoning models reject `max_tokens`; other hosts may not know the new name.
+        if self.provider == "openai"
+            && wire.max_completion_tokens.is_none()
+            && let Some(max) = wire.max_tokens.take()
+        {
+            wire.max_completion_tokens = Some(max);
+        }
+        let body = serde_json::to_vec(&wire)
+            .map_err(|e| Error::Internal(format!("could not serialise a chat request: {e}")))?;
+        Ok(self.passthrough(Endpoint::ChatCompletions, Bytes::from(body)))
+    }
+
+    pub fn list_models(&self) -> UpstreamRequest {
+        UpstreamRequest {
+            method: Method::Get,
+            url: self.url("models"),
+            headers: self.headers(false),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The ids of a `{"data":[{"id":…}]}` model list.
+    pub fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| self.bad_body(format!("its model list is not JSON ({e})")))?;
+        let Some(data) = value.get("data").and_then(Value::as_array) else {
+            return Err(self.bad_body("its model list has no `data` array".to_owned()));
+        };
+        Ok(data
+            .iter()
+            .filter_map(|m| m.get("id").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    pub fn parse_chat_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
+        match serde_json::from_slice::<ChatCompletionResponse>(body) {
+            Ok(resp) => Ok(chat_response_to_canonical(&resp)),
+            Err(e) => {
+                if let Some(err) = self.embedded_error(body) {
+                    return Err(err);
+                }
+                Err(self.bad_body(format!("its chat response could not be read ({e})")))
+            }
+        }
+    }
+
+    /// Events of one SSE event of a chat stream; `[DONE]` gives none, an in-stream
+    /// `{"error":…}` is an upstream error.
+    pub fn parse_stream_event(&self, ev: &SseEvent) -> Result<Vec<StreamEvent>, Error> {
+        if ev.is_done() || ev.data.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        if ev.event.as_deref() == Some("error")
+            && let Some(err) = self.embedded_error(ev.data.as_bytes())
+        {
+            return Err(err);
+        }
+        match serde_json::from_str::<ChatCompletionChunk>(&ev.data) {
+            Ok(chunk) => Ok(chunk_to_events(&chunk)),
+            Err(e) => {
+                if let Some(err) = self.embedded_error(ev.data.as_bytes()) {
+                    return Err(err);
+                }
+                Err(self.bad_body(format!("a stream chunk could not be read ({e})")))
+            }
+        }
+    }
+
+    /// An upstream error from a non-2xx answer, with the upstream's own message, type and
+    /// code when it sent OpenAI-style JSON.
+    pub fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
+        let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
+        let (message, error_type, code) = match serde_json::from_slice::<Value>(body) {
+            Ok(value) => describe_json_error(&value),
+            Err(_) => (None, None, None),
+        };
+        let message = message.unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.is_empty() {
+                "empty response body".to_owned()
+            } else {
+                text.to_owned()
+            }
+        });
+        Error::Upstream {
+            provider: self.provider.clone(),
+            status,
+            message: truncate(&self.scrub(&message), MAX_ERROR_TEXT),
+            retry_after,
+            error_type: error_type.map(|t| self.scrub(&t)),
+            code: code.map(|c| self.scrub(&c)),
+        }
+    }
+
+    /// Some hosts answer 200 with an error object, or send one inside a stream.
+    fn embedded_error(&self, body: &[u8]) -> Option<Error> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let err = value.get("error")?;
+        if err.is_null() {
+            return None;
+        }
+        let status = err
+            .get("code")
+            .or_else(|| err.get("status"))
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (400..=599).contains(s))
+            .unwrap_or(502);
+        Some(self.parse_error(status, None, body))
+    }
+
+    fn bad_body(&self, what: String) -> Error {
+        Error::Upstream {
+            provider: self.provider.clone(),
+            status: 502,
+            message: format!("unexpected response: {what}"),
+            retry_after: None,
+            error_type: None,
+            code: None,
+        }
+    }
+
+    /// Removes the api key from text the upstream may have echoed it in.
+    fn scrub(&self, text: &str) -> String {
+        if self.api_key.len() < 4 {
+            return text.to_owned();
+        }
+        text.replace(self.api_key.as_str(), "<redacted>")
+    }
+}
+
+/// (message, type, code) of `{"error":{…}}`, `{"error":"…"}`, `{"message":…}`, `{"detail":…}`
+/// or a one-element array of those (Gemini).
+fn describe_json_error(value: &Value) -> (Option<String>, Option<String>, Option<String>) {
+    let value = match value {
+        Value::Array(items) if !items.is_empty() => &items[0],
+        other => other,
+    };
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    match value.get("error") {
+        Some(Value::String(message)) => (Some(message.clone()), None, None),
+        Some(err @ Value::Object(_)) => (
+            err.get("message").and_then(as_text),
+            err.get("type")
+                .or_else(|| err.get("status"))
+                .and_then(as_text),
+            err.get("code").and_then(as_text),
+        ),
+        _ => (
+            value
+                .get("message")
+                .or_else(|| value.get("detail"))
+                .and_then(as_text),
+            value.get("type").and_then(as_text),
+            value.get("code").and_then(as_text),
+        ),
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[path = "adapter_tests.rs"]
+mod tests;

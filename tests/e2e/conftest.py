@@ -1,0 +1,208 @@
+"""Fixtures that run the real binaries: `forge-fake-upstream` (an OpenAI-compatible fake that
+checks its Bearer key) and `forge-server` on free ports with a temporary data directory.
+
+Binaries come from $FORGE_BIN_DIR (default: <repo>/target/debug); build them first with
+`cargo build -p forge-server -p forge-testkit -p forge-cli`. Readiness is polled (`/health`, the
+upstream's "listening on" line) against a deadline; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from forge_e2e import (
+    BIND_ATTEMPTS,
+    REPLY,
+    START_DEADLINE_S,
+    STREAM_CHUNKS,
+    UPSTREAM_KEY,
+    UPSTREAM_MODELS,
+    binary,
+    free_port,
+    log_tail,
+    stop,
+    unique_name,
+)
+
+
+@dataclass
+class Upstream:
+    base_url: str  # http://127.0.0.1:PORT/v1
+    api_key: str
+    reply: str
+
+
+@dataclass
+class Server:
+    url: str  # http://127.0.0.1:PORT (no /v1)
+
+    @property
+    def api(self) -> str:
+        return self.url + "/v1"
+
+
+@pytest.fixture(scope="session")
+def fake_upstream(tmp_path_factory) -> Upstream:
+    log = tmp_path_factory.mktemp("upstream") / "stderr.log"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [
+                str(binary("forge-fake-upstream")),
+                "--port", "0",
+                "--api-key", UPSTREAM_KEY,
+                "--models", ",".join(UPSTREAM_MODELS),
+                "--reply", REPLY,
+                "--stream-chunks", str(STREAM_CHUNKS),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        base_url = None
+        while base_url is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"forge-fake-upstream did not report its address:\n{log_tail(log)}")
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"forge-fake-upstream exited early:\n{log_tail(log)}")
+            if line.startswith("listening on "):
+                base_url = line.removeprefix("listening on ").strip()
+        yield Upstream(base_url=base_url, api_key=UPSTREAM_KEY, reply=REPLY)
+    finally:
+        stop(proc)
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, deadline: float) -> bool:
+    """True once GET /health answers healthy; False if the process exits first."""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            res = requests.get(url + "/health", timeout=2)
+            if res.status_code == 200 and res.json().get("status") == "healthy":
+                return True
+        except (requests.RequestException, ValueError):
+            pass
+        # Poll interval, not a wait for readiness: the loop ends as soon as /health answers.
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def forge_server(tmp_path_factory) -> Server:
+    root = tmp_path_factory.mktemp("forge-server")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "FORGE_BIND", "FORGE_DATA_DIR",
+                        "FORGE_ENCRYPTION_KEY", "FORGE_JWT_SECRET")}
+    env["FORGE_ALLOW_PRIVATE_UPSTREAMS"] = "true"
+    # Opt-in: run the same suite on PostgreSQL.
+    if os.environ.get("FORGE_E2E_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["FORGE_E2E_DATABASE_URL"]
+    failures = []
+    for attempt in range(BIND_ATTEMPTS):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        data_dir = root / f"data-{attempt}"
+        log = root / f"server-{attempt}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [
+                    str(binary("forge-server")),
+                    "--bind", f"127.0.0.1:{port}",
+                    "--data-dir", str(data_dir),
+                    "--allow-private-upstreams",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        if wait_healthy(proc, url, time.monotonic() + START_DEADLINE_S):
+            try:
+                yield Server(url=url)
+            finally:
+                stop(proc)
+            return
+        stop(proc)
+        failures.append(f"attempt {attempt + 1} on port {port}:\n{log_tail(log)}")
+        # The port may have been taken between free_port() and the server's bind: try another.
+    pytest.fail("forge-server never became healthy:\n" + "\n\n".join(failures))
+
+
+@dataclass
+class Account:
+    username: str
+    password: str
+    jwt: str
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.jwt}"}
+
+
+@pytest.fixture
+def account(forge_server: Server) -> Account:
+    """A fresh user, registered and logged in through the admin API."""
+    username = unique_name("e2e")
+    password = "correct horse battery staple"
+    res = requests.post(
+        forge_server.api + "/auth/register",
+        json={"username": username, "email": f"{username}@example.com", "password": password},
+        timeout=30,
+    )
+    assert res.status_code == 200, res.text
+    res = requests.post(
+        forge_server.api + "/auth/token",
+        data={"username": username, "password": password},
+        timeout=30,
+    )
+    assert res.status_code == 200, res.text
+    return Account(username=username, password=password, jwt=res.json()["access_token"])
+
+
+@pytest.fixture
+def forge_key(forge_server: Server, fake_upstream: Upstream, account: Account) -> str:
+    """A Forge API key of a user whose `openai` provider key points at the fake upstream."""
+    res = requests.post(
+        forge_server.api + "/provider-keys/",
+        json={
+            "provider_name": "openai",
+            "api_key": fake_upstream.api_key,
+            "base_url": fake_upstream.base_url,
+        },
+        headers=account.headers,
+        timeout=30,
+    )
+    assert res.status_code == 200, res.text
+    assert fake_upstream.api_key not in res.text, "the provider secret came back unmasked"
+    res = requests.post(
+        forge_server.api + "/api-keys/", json={"name": "e2e"}, headers=account.headers, timeout=30
+    )
+    assert res.status_code == 200, res.text
+    key = res.json()["key"]
+    assert key.startswith("forge-") and "*" not in key
+    return key
