@@ -61,9 +61,16 @@ impl ConfigStore {
         let path = dir.join(FILE_NAME);
         let session = match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                // Only where it failed: serde's own message quotes the offending value,
+                // which in this file may be the JWT or the Forge key.
                 CliError::config(
                     &format!("{} is not a valid session file", path.display()),
-                    err,
+                    format_args!(
+                        "{:?} error at line {}, column {}",
+                        err.classify(),
+                        err.line(),
+                        err.column()
+                    ),
                 )
             })?,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Session::default(),
@@ -137,6 +144,31 @@ fn non_empty_env(name: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_corrupt_session_file_is_reported_without_its_secrets() {
+        let dir = std::env::temp_dir().join(format!("forge-cli-corrupt-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let secret = "forge-0123456789abcdef0123456789abcdef9f3a";
+        fs::write(
+            dir.join(FILE_NAME),
+            format!(
+                r#"{{"server":"http://h:1","token":"eyJ.secret.jwt","forge_key_id":"{secret}"}}"#
+            ),
+        )
+        .unwrap();
+        let message = match ConfigStore::load(dir.clone()) {
+            Err(err) => err.to_string(),
+            Ok(_) => String::from("loaded"),
+        };
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(message.contains("is not a valid session file"), "{message}");
+        assert!(message.contains("line 1"), "{message}");
+        assert!(
+            !message.contains(secret) && !message.contains("eyJ"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn save_then_load_round_trips_with_mode_0600() {

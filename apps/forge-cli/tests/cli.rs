@@ -322,6 +322,17 @@ fn keys_list_update_delete_regenerate() {
 
     let out = run(&fake.url, dir.path(), &["keys", "list"]);
     out.ok();
+    let header = out.stdout.lines().next().unwrap_or_default();
+    for title in [
+        "ID",
+        "NAME",
+        "KEY",
+        "ACTIVE",
+        "LAST USED",
+        "PROVIDER KEY IDS",
+    ] {
+        assert!(header.contains(title), "{header}");
+    }
     assert!(out.stdout.contains("laptop"), "{}", out.stdout);
     assert!(!out.stdout.contains(FORGE_KEY));
     assert_eq!(fake.last().path, "/v1/api-keys/");
@@ -460,6 +471,11 @@ fn provider_key_commands() {
 
     let out = run(&fake.url, dir.path(), &["list-keys"]);
     out.ok();
+    let header = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("ID") && header.contains("PROVIDER") && header.contains("MODEL MAPPING"),
+        "{header}"
+    );
     assert!(
         out.stdout.contains("openai") && out.stdout.contains(MASKED_PROVIDER),
         "{}",

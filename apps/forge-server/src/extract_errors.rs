@@ -3,9 +3,7 @@
 //! FastAPI's statuses (422 for validation, 404, 405), never an empty or plain-text body.
 
 use actix_web::dev::ServiceResponse;
-use actix_web::error::{
-    InternalError, JsonPayloadError, PathError, QueryPayloadError, UrlencodedError,
-};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,8 +12,25 @@ use serde_json::json;
 use crate::error::ApiError;
 
 fn to_actix(err: ApiError) -> actix_web::Error {
-    let resp = actix_web::ResponseError::error_response(&err);
-    InternalError::from_response(err.to_string(), resp).into()
+    err.into()
+}
+
+/// Recovers the `ApiError` built by the configs below from a deferred extractor rejection
+/// (see `admin::Deferred`), so the handler answers it only after authentication.
+impl From<actix_web::Error> for ApiError {
+    fn from(err: actix_web::Error) -> Self {
+        match err.as_error::<ApiError>() {
+            Some(api) => ApiError {
+                status: api.status,
+                detail: api.detail.clone(),
+                bearer_challenge: api.bearer_challenge,
+            },
+            None => {
+                let status = err.as_response_error().status_code();
+                ApiError::new(status, status.canonical_reason().unwrap_or("Bad Request"))
+            }
+        }
+    }
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {

@@ -56,6 +56,7 @@ pub fn install_crypto_provider() {
 
 /// Runs the embedded migrations for the configured database (blocking work off the runtime).
 pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
+    secrets::ensure_private_dir(&settings.data_dir)?;
     let url = settings.database_url();
     tokio::task::spawn_blocking(move || Store::run_migrations(&url))
         .await
@@ -103,6 +104,7 @@ pub async fn build(settings: Settings) -> Result<Forge, StartError> {
                         extract_errors::bodiless_to_json,
                     ),
             )
+            .wrap(cors())
             .configure(routes::configure)
             .default_service(web::to(extract_errors::not_found))
     })
@@ -117,6 +119,18 @@ pub async fn build(settings: Settings) -> Result<Forge, StartError> {
         server: server.run(),
         state,
     })
+}
+
+/// Any origin, method and header, with credentials, as Forge v1 serves (browser dashboards and
+/// playgrounds call the API directly; authentication is by header, never by cookie).
+fn cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .allow_any_method()
+        .allow_any_header()
+        .expose_any_header()
+        .supports_credentials()
+        .max_age(3600)
 }
 
 impl Forge {

@@ -6,7 +6,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -132,6 +132,14 @@ fn key_from_hex(value: &str) -> Option<Zeroizing<[u8; 32]>> {
     Some(key)
 }
 
+/// Creates the data directory private to this user (it holds the database and the secrets).
+pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
 /// Reads `<dir>/<name>`, creating it with 32 fresh random bytes (hex) on first start.
 fn file_secret(dir: &Path, name: &str) -> Result<Zeroizing<String>, SecretError> {
     let path = dir.join(name);
@@ -139,7 +147,7 @@ fn file_secret(dir: &Path, name: &str) -> Result<Zeroizing<String>, SecretError>
         path: path.display().to_string(),
         source,
     };
-    fs::create_dir_all(dir).map_err(io_err)?;
+    ensure_private_dir(dir).map_err(io_err)?;
     match OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -3,6 +3,7 @@
 //! The proxy reads `model` / `stream` and rewrites `model` without parsing or re-serialising
 //! the messages, so whatever the client sent inside them reaches the upstream unchanged.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -59,12 +60,17 @@ impl<'a> RawObject<'a> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let pairs = de.deserialize_map(EntriesVisitor).map_err(parse_error)?;
         de.end().map_err(parse_error)?;
+        // Duplicate keys: the last value wins, as in serde_json. An index keeps this linear:
+        // a linear scan per key is quadratic in a client-chosen key count.
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
         let mut entries: Vec<(String, Slot<'a>)> = Vec::with_capacity(pairs.len());
         for (key, value) in pairs {
-            // Duplicate keys: the last value wins, as in serde_json.
-            match entries.iter_mut().find(|(k, _)| *k == key) {
+            match index.get(&key).and_then(|&at| entries.get_mut(at)) {
                 Some(entry) => entry.1 = Slot::Borrowed(value),
-                None => entries.push((key, Slot::Borrowed(value))),
+                None => {
+                    index.insert(key.clone(), entries.len());
+                    entries.push((key, Slot::Borrowed(value)));
+                }
             }
         }
         Ok(RawObject { entries })
@@ -230,6 +236,30 @@ mod tests {
         assert_eq!(obj.get_str("model").unwrap().as_deref(), Some("b"));
         let reparsed: Value = serde_json::from_slice(&obj.to_vec()).unwrap();
         assert_eq!(reparsed, json!({"model":"b","x":1}));
+    }
+
+    #[test]
+    fn many_keys_parse_in_linear_time() {
+        // 200k distinct keys: a per-key scan for duplicates would take minutes here.
+        let n = 200_000;
+        let mut body = String::from("{");
+        for i in 0..n {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&format!("\"k{i}\":0"));
+        }
+        body.push_str(",\"k7\":1}");
+        let started = std::time::Instant::now();
+        let obj = RawObject::parse(body.as_bytes()).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(obj.keys().count(), n);
+        assert_eq!(obj.get("k7").unwrap().get(), "1");
+        assert_eq!(obj.keys().nth(7), Some("k7"));
     }
 
     #[test]

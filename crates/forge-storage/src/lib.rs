@@ -8,6 +8,7 @@
 
 mod db;
 mod error;
+mod redact;
 mod rows;
 mod schema;
 mod store;

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::redact::{KeysOnly, Redacted};
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -17,19 +19,57 @@ pub struct User {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Copy)]
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("hashed_password", &Redacted)
+            .field("is_active", &self.is_active)
+            .field("is_admin", &self.is_admin)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy)]
 pub struct NewUser<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub hashed_password: &'a str,
 }
 
+impl std::fmt::Debug for NewUser<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("hashed_password", &Redacted)
+            .finish()
+    }
+}
+
 /// `None` leaves a field unchanged.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UserChanges {
     pub username: Option<String>,
     pub email: Option<String>,
     pub hashed_password: Option<String>,
+}
+
+impl std::fmt::Debug for UserChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserChanges")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field(
+                "hashed_password",
+                &self.hashed_password.as_ref().map(|_| Redacted),
+            )
+            .finish()
+    }
 }
 
 /// A Forge API key as stored: only the SHA-256 digest of the secret is kept, never the key.
@@ -94,14 +134,14 @@ impl std::fmt::Debug for ProviderKey {
             )
             .field("base_url", &self.base_url)
             .field("model_mapping", &self.model_mapping)
-            .field("config", &self.config)
+            .field("config", &KeysOnly(self.config.as_ref()))
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct NewProviderKey<'a> {
     pub user_id: i64,
     pub provider_name: &'a str,
@@ -111,13 +151,49 @@ pub struct NewProviderKey<'a> {
     pub config: Option<&'a BTreeMap<String, String>>,
 }
 
+impl std::fmt::Debug for NewProviderKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewProviderKey")
+            .field("user_id", &self.user_id)
+            .field("provider_name", &self.provider_name)
+            .field(
+                "encrypted_api_key",
+                &format_args!("<{} bytes>", self.encrypted_api_key.len()),
+            )
+            .field("base_url", &self.base_url)
+            .field("model_mapping", &self.model_mapping)
+            .field("config", &KeysOnly(self.config))
+            .finish()
+    }
+}
+
 /// `None` leaves a field unchanged; `Some(None)` clears a nullable one.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ProviderKeyChanges {
     pub encrypted_api_key: Option<Vec<u8>>,
     pub base_url: Option<Option<String>>,
     pub model_mapping: Option<Option<BTreeMap<String, String>>>,
     pub config: Option<Option<BTreeMap<String, String>>>,
+}
+
+impl std::fmt::Debug for ProviderKeyChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderKeyChanges")
+            .field(
+                "encrypted_api_key",
+                &self
+                    .encrypted_api_key
+                    .as_ref()
+                    .map(|b| format!("<{} bytes>", b.len())),
+            )
+            .field("base_url", &self.base_url)
+            .field("model_mapping", &self.model_mapping)
+            .field(
+                "config",
+                &self.config.as_ref().map(|c| KeysOnly(c.as_ref())),
+            )
+            .finish()
+    }
 }
 
 /// Everything the proxy needs to authorise a request with one Forge key.

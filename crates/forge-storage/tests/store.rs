@@ -90,6 +90,7 @@ both_backends!(
     forge_key_lifecycle,
     forge_key_scopes,
     provider_key_delete_narrows_scopes,
+    scopes_show_only_live_keys_of_the_owner,
     provider_key_crud,
     provider_key_owner_checks,
     touch_records_latest_use,
@@ -512,6 +513,52 @@ async fn provider_key_delete_narrows_scopes(db: &TestDb) {
     assert_eq!(s.delete_provider_key(alice.id, p1.id).await.unwrap(), None);
 }
 
+/// The server checks ownership before it writes scope rows; a provider key deleted (or an
+/// id mistaken) in between must neither show in the scope nor grant anything.
+async fn scopes_show_only_live_keys_of_the_owner(db: &TestDb) {
+    let s = &db.store;
+    let alice = user(s, "alice").await;
+    let bob = user(s, "bob").await;
+    let live = provider(s, alice.id, "openai").await;
+    let gone = provider(s, alice.id, "groq").await;
+    let bobs = provider(s, bob.id, "mistral").await;
+    s.delete_provider_key(alice.id, gone.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = forge_key(s, alice.id, "d-race", Some(&[gone.id, bobs.id, live.id])).await;
+    assert_eq!(key.scope, Some(vec![live.id]));
+    assert_eq!(
+        s.forge_key(alice.id, key.id).await.unwrap().unwrap().scope,
+        Some(vec![live.id])
+    );
+    assert_eq!(
+        s.list_forge_keys(alice.id).await.unwrap()[0].scope,
+        Some(vec![live.id])
+    );
+    let auth = s.load_auth("d-race").await.unwrap().unwrap();
+    assert_eq!(auth.key.scope, Some(vec![live.id]));
+    let only_foreign = s
+        .update_forge_key(
+            alice.id,
+            key.id,
+            &ForgeKeyChanges {
+                scope: Some(vec![bobs.id]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(only_foreign.scope, Some(vec![]), "restricted, to nothing");
+    let regenerated = s
+        .regenerate_forge_key(alice.id, key.id, "d-race-2", "wxyz")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(regenerated.scope, Some(vec![]));
+}
+
 async fn provider_key_crud(db: &TestDb) {
     let s = &db.store;
     let alice = user(s, "alice").await;
@@ -805,6 +852,80 @@ async fn bad_urls_are_rejected() {
         matches!(unreachable, Err(StorageError::Pool(_))),
         "{unreachable:?}"
     );
+}
+
+#[test]
+fn debug_output_hides_hashes_and_config_values() {
+    let at = at("2025-01-01 00:00:00");
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    let config = BTreeMap::from([(
+        "aws_secret_access_key".to_owned(),
+        "wJalrXUtnFEMI-SECRET".to_owned(),
+    )]);
+    let user = User {
+        id: 1,
+        username: "alice".into(),
+        email: "a@example.com".into(),
+        hashed_password: hash.into(),
+        is_active: true,
+        is_admin: false,
+        created_at: at,
+        updated_at: at,
+    };
+    let new_user = NewUser {
+        username: "alice",
+        email: "a@example.com",
+        hashed_password: hash,
+    };
+    let changes = UserChanges {
+        hashed_password: Some(hash.into()),
+        ..Default::default()
+    };
+    let key = ProviderKey {
+        id: 1,
+        user_id: 1,
+        provider_name: "bedrock".into(),
+        encrypted_api_key: vec![1, 2, 3],
+        base_url: None,
+        model_mapping: None,
+        config: Some(config.clone()),
+        created_at: at,
+        updated_at: at,
+    };
+    let new_key = NewProviderKey {
+        user_id: 1,
+        provider_name: "bedrock",
+        encrypted_api_key: &[1, 2, 3],
+        base_url: None,
+        model_mapping: None,
+        config: Some(&config),
+    };
+    let key_changes = ProviderKeyChanges {
+        encrypted_api_key: Some(vec![9; 40]),
+        config: Some(Some(config.clone())),
+        ..Default::default()
+    };
+    let auth = AuthRecord {
+        key: ForgeKey {
+            id: 1,
+            user_id: 1,
+            name: None,
+            key_suffix: "abcd".into(),
+            is_active: true,
+            created_at: at,
+            last_used_at: None,
+            scope: None,
+        },
+        user: user.clone(),
+        provider_keys: vec![key.clone()],
+    };
+    let shown =
+        format!("{user:?} {new_user:?} {changes:?} {key:?} {new_key:?} {key_changes:?} {auth:?}");
+    for secret in ["argon2id", "wJalrXUtnFEMI", "[9, 9"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("aws_secret_access_key"), "{shown}");
+    assert!(shown.contains("alice"), "{shown}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use awc::http::Method;
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, as_list, show};
+use super::{Ctx, list_table, show};
 use crate::client::{ADMIN_TIMEOUT, Auth};
 use crate::error::CliError;
 use crate::{output, say};
@@ -115,51 +115,22 @@ pub async fn create(ctx: &mut Ctx, args: CreateArgs) -> Result<(), CliError> {
 }
 
 pub async fn list(ctx: &mut Ctx) -> Result<(), CliError> {
-    let jwt = ctx.jwt()?;
-    let keys = ctx
-        .client
-        .call(
-            Method::GET,
-            "/v1/api-keys/",
-            Auth::Jwt(&jwt),
-            None,
-            ADMIN_TIMEOUT,
-        )
-        .await?;
-    if ctx.json {
-        return output::json(&keys);
-    }
-    let keys = as_list(&keys, "the key list")?;
-    if keys.is_empty() {
-        say!("No Forge API keys. Create one with `forge-cli keys create`.");
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = keys
-        .iter()
-        .map(|k| {
-            vec![
-                show(k, "id"),
-                show(k, "name"),
-                show(k, "key"),
-                show(k, "is_active"),
-                show(k, "created_at"),
-                show(k, "last_used_at"),
-                show(k, "allowed_provider_key_ids"),
-            ]
-        })
-        .collect();
-    output::table(
+    list_table(
+        ctx,
+        "/v1/api-keys/",
+        "the key list",
+        "No Forge API keys. Create one with `forge-cli keys create`.",
         &[
-            "ID",
-            "NAME",
-            "KEY",
-            "ACTIVE",
-            "CREATED",
-            "LAST USED",
-            "PROVIDER KEY IDS",
+            ("ID", "id"),
+            ("NAME", "name"),
+            ("KEY", "key"),
+            ("ACTIVE", "is_active"),
+            ("CREATED", "created_at"),
+            ("LAST USED", "last_used_at"),
+            ("PROVIDER KEY IDS", "allowed_provider_key_ids"),
         ],
-        &rows,
     )
+    .await
 }
 
 pub async fn update(ctx: &mut Ctx, args: UpdateArgs) -> Result<(), CliError> {

@@ -6,12 +6,14 @@ pub mod chat;
 pub mod forge_keys;
 pub mod provider_keys;
 
+use awc::http::Method;
 use serde_json::Value;
 
-use crate::client::ForgeClient;
+use crate::client::{ADMIN_TIMEOUT, Auth, ForgeClient};
 use crate::config::ConfigStore;
 use crate::error::CliError;
 use crate::prompt::Prompter;
+use crate::{output, say};
 
 /// Everything a command needs: where the server is, the stored session, and how to answer.
 pub struct Ctx {
@@ -77,4 +79,34 @@ pub fn as_list<'a>(value: &'a Value, what: &str) -> Result<&'a Vec<Value>, CliEr
     value
         .as_array()
         .ok_or_else(|| CliError::BadResponse(format!("{what} is not a list")))
+}
+
+/// GETs a list the logged-in user owns and prints it: the JSON as it came with `--json`,
+/// else one row per item under `columns` (header, field), or `empty` when there is none.
+pub async fn list_table(
+    ctx: &Ctx,
+    path: &str,
+    what: &str,
+    empty: &str,
+    columns: &[(&str, &str)],
+) -> Result<(), CliError> {
+    let jwt = ctx.jwt()?;
+    let answer = ctx
+        .client
+        .call(Method::GET, path, Auth::Jwt(&jwt), None, ADMIN_TIMEOUT)
+        .await?;
+    if ctx.json {
+        return output::json(&answer);
+    }
+    let items = as_list(&answer, what)?;
+    if items.is_empty() {
+        say!("{empty}");
+        return Ok(());
+    }
+    let header: Vec<&str> = columns.iter().map(|(title, _)| *title).collect();
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| columns.iter().map(|(_, field)| show(item, field)).collect())
+        .collect();
+    output::table(&header, &rows)
 }

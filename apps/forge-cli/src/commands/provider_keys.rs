@@ -6,7 +6,7 @@ use awc::http::Method;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, as_list, show};
+use super::{Ctx, list_table, show};
 use crate::client::{ADMIN_TIMEOUT, Auth, path_segment};
 use crate::error::CliError;
 use crate::{output, say};
@@ -105,41 +105,20 @@ pub async fn add(ctx: &mut Ctx, args: AddKeyArgs) -> Result<(), CliError> {
 }
 
 pub async fn list(ctx: &mut Ctx) -> Result<(), CliError> {
-    let jwt = ctx.jwt()?;
-    let keys = ctx
-        .client
-        .call(
-            Method::GET,
-            "/v1/provider-keys/",
-            Auth::Jwt(&jwt),
-            None,
-            ADMIN_TIMEOUT,
-        )
-        .await?;
-    if ctx.json {
-        return output::json(&keys);
-    }
-    let keys = as_list(&keys, "the provider key list")?;
-    if keys.is_empty() {
-        say!("No provider keys. Add one with `forge-cli add-key --provider NAME --api-key KEY`.");
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = keys
-        .iter()
-        .map(|k| {
-            vec![
-                show(k, "id"),
-                show(k, "provider_name"),
-                show(k, "api_key"),
-                show(k, "base_url"),
-                show(k, "model_mapping"),
-            ]
-        })
-        .collect();
-    output::table(
-        &["ID", "PROVIDER", "API KEY", "BASE URL", "MODEL MAPPING"],
-        &rows,
+    list_table(
+        ctx,
+        "/v1/provider-keys/",
+        "the provider key list",
+        "No provider keys. Add one with `forge-cli add-key --provider NAME --api-key KEY`.",
+        &[
+            ("ID", "id"),
+            ("PROVIDER", "provider_name"),
+            ("API KEY", "api_key"),
+            ("BASE URL", "base_url"),
+            ("MODEL MAPPING", "model_mapping"),
+        ],
     )
+    .await
 }
 
 pub async fn update(ctx: &mut Ctx, args: UpdateKeyArgs) -> Result<(), CliError> {

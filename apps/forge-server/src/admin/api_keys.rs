@@ -6,7 +6,7 @@ use forge_storage::apikey::generate_forge_key;
 use forge_storage::{ForgeKeyChanges, NewForgeKey};
 use serde::Deserialize;
 
-use crate::admin::double_option;
+use crate::admin::{Deferred, double_option};
 use crate::admin::views::ForgeKeyView;
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
@@ -44,9 +44,9 @@ fn check_name(name: Option<&str>) -> Result<(), ApiError> {
 pub async fn create(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    body: web::Json<CreateBody>,
+    body: Deferred<web::Json<CreateBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body?.into_inner();
     let name = body.name.filter(|n| !n.is_empty());
     check_name(name.as_deref())?;
     if let Some(ids) = &body.allowed_provider_key_ids {
@@ -82,11 +82,11 @@ pub struct UpdateBody {
 pub async fn update(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: web::Path<i64>,
-    body: web::Json<UpdateBody>,
+    path: Deferred<web::Path<i64>>,
+    body: Deferred<web::Json<UpdateBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let body = body.into_inner();
+    let id = path?.into_inner();
+    let body = body?.into_inner();
     // `null` and `""` both clear the name.
     let name = body.name.map(|n| n.filter(|s| !s.is_empty()));
     check_name(name.as_ref().and_then(|n| n.as_deref()))?;
@@ -117,9 +117,9 @@ pub async fn update(
 pub async fn delete(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: web::Path<i64>,
+    path: Deferred<web::Path<i64>>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let id = path?.into_inner();
     let key = state
         .store
         .delete_forge_key(user.id, id)
@@ -133,9 +133,9 @@ pub async fn delete(
 pub async fn regenerate(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    path: web::Path<i64>,
+    path: Deferred<web::Path<i64>>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
+    let id = path?.into_inner();
     let generated = generate_forge_key()?;
     let key = state
         .store

@@ -12,7 +12,7 @@ use forge_storage::{NewProviderKey, ProviderKey, ProviderKeyChanges, StorageErro
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin::double_option;
+use crate::admin::{Deferred, double_option};
 use crate::admin::views::ProviderKeyView;
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
@@ -69,9 +69,9 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    body: web::Json<CreateBody>,
+    body: Deferred<web::Json<CreateBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = create_key(&state, user.id, body.into_inner()).await?;
+    let key = create_key(&state, user.id, body?.into_inner()).await?;
     state.invalidate_user(user.id);
     Ok(HttpResponse::Ok().json(view(&state, &key)))
 }
@@ -80,15 +80,16 @@ pub async fn update(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
     path: web::Path<String>,
-    body: web::Json<UpdateBody>,
+    body: Deferred<web::Json<UpdateBody>>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body?.into_inner();
     let name = path.into_inner();
     let existing = state
         .store
         .provider_key_by_name(user.id, &name)
         .await?
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    let key = update_key(&state, existing, body.into_inner()).await?;
+    let key = update_key(&state, existing, body).await?;
     state.invalidate_user(user.id);
     Ok(HttpResponse::Ok().json(view(&state, &key)))
 }
@@ -123,11 +124,12 @@ pub async fn delete(
 pub async fn batch_upsert(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    body: web::Json<Vec<UpsertItem>>,
+    body: Deferred<web::Json<Vec<UpsertItem>>>,
 ) -> Result<HttpResponse, ApiError> {
+    let items = body?.into_inner();
     let mut out = Vec::new();
     let result = async {
-        for item in body.into_inner() {
+        for item in items {
             let name = item.provider_name.clone();
             let wrap = |e: ApiError| {
                 let inner = match &e.detail {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::admin::auth::{
     check_email, check_password, check_username, conflict_detail, hash_password,
 };
+use crate::admin::Deferred;
 use crate::admin::views::{MaskedUserView, UserView};
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
@@ -39,9 +40,9 @@ pub struct UpdateMe {
 pub async fn update_me(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
-    body: web::Json<UpdateMe>,
+    body: Deferred<web::Json<UpdateMe>>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body?.into_inner();
     let email = body.email.filter(|e| !e.is_empty());
     let username = body.username.filter(|u| !u.is_empty());
     let password = body.password.filter(|p| !p.is_empty());

@@ -137,6 +137,18 @@ impl Drop for TestServer {
             drop(handle.stop(false));
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        if self.backend == Backend::Postgres {
+            // DROP DATABASE ... WITH (FORCE) also ends the stopping server's connections.
+            let url = self.database_url.clone();
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(forge_storage::testing::drop_postgres(PG_ADMIN_URL, &url))
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("could not drop scratch database {}", self.database_url);
+            }
+        }
     }
 }
 
@@ -263,4 +275,63 @@ pub async fn add_provider(
     .await;
     assert_eq!(reply.status, 200, "add provider: {}", reply.text);
     reply.body["id"].as_i64().unwrap()
+}
+
+/// Sends `body` as-is with `content_type` (or no body at all when `None`), for malformed
+/// input and for routes that take no body.
+pub async fn send_raw(
+    c: &Client,
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<(&str, &str)>,
+) -> Reply {
+    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = c.request(method, url);
+    if let Some(token) = bearer {
+        req = req.insert_header(("authorization", format!("Bearer {token}")));
+    }
+    let resp = match body {
+        Some((content_type, text)) => {
+            req.insert_header(("content-type", content_type))
+                .send_body(text.to_owned())
+                .await
+        }
+        None => req.send().await,
+    };
+    read(resp.unwrap()).await
+}
+
+/// Asserts an admin-API error: the status and the exact string `detail`.
+#[track_caller]
+pub fn assert_detail(reply: &Reply, status: u16, detail: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(reply.body, json!({ "detail": detail }), "{}", reply.text);
+}
+
+/// Asserts a 422 in pydantic's list shape whose first error is located under `loc_prefix`.
+#[track_caller]
+pub fn assert_validation(reply: &Reply, loc_prefix: &[&str]) {
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    let errors = reply.body["detail"].as_array().expect("a list detail");
+    assert!(!errors.is_empty(), "{}", reply.text);
+    for e in errors {
+        assert!(e["type"].is_string() && e["msg"].is_string(), "{e}");
+        let loc = e["loc"].as_array().expect("loc is a list");
+        for (i, want) in loc_prefix.iter().enumerate() {
+            assert_eq!(loc.get(i).and_then(Value::as_str), Some(*want), "{e}");
+        }
+    }
+}
+
+/// Asserts that none of `secrets` appears anywhere in the response body.
+#[track_caller]
+pub fn assert_hides(reply: &Reply, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !reply.text.contains(secret),
+            "a secret leaked into a response: {}",
+            reply.text
+        );
+    }
 }

@@ -2,5 +2,8 @@
 //! servers on 127.0.0.1, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin_accounts;
+mod admin_api_keys;
+mod admin_provider_keys;
 mod harness;
 mod proxy;

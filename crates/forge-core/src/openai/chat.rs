@@ -367,11 +367,11 @@ fn assistant_role() -> String {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompletionUsage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub prompt_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub completion_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_zero")]
     pub total_tokens: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
@@ -403,4 +403,37 @@ pub struct CompletionTokensDetails {
     pub rejected_prediction_tokens: Option<u64>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Several OpenAI-compatible hosts send `null` for a count they did not measure; failing the
+/// whole response over it would lose the answer.
+pub(crate) fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(Option::<u64>::deserialize(d)?.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn usage_counts_may_be_null() {
+        let usage: CompletionUsage = serde_json::from_value(json!({
+            "prompt_tokens": 7, "completion_tokens": null, "total_tokens": null,
+            "prompt_tokens_details": {"cached_tokens": null},
+            "completion_tokens_details": null
+        }))
+        .unwrap();
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens
+            ),
+            (7, 0, 0)
+        );
+        assert_eq!(usage.prompt_tokens_details.unwrap().cached_tokens, None);
+        assert!(serde_json::from_value::<CompletionUsage>(json!({"prompt_tokens": "x"})).is_err());
+    }
 }

@@ -259,16 +259,7 @@ fn message_from_canonical(m: &Message) -> Vec<ChatMessage> {
                 id,
                 name,
                 arguments,
-            } => tool_calls.push(ToolCall {
-                id: id.clone(),
-                r#type: "function".to_owned(),
-                function: FunctionCall {
-                    name: name.clone(),
-                    arguments: arguments.clone(),
-                    extra: Extra::new(),
-                },
-                extra: Extra::new(),
-            }),
+            } => tool_calls.push(wire_tool_call(id, name, arguments)),
             other => parts.extend(part_from_canonical(other)),
         }
     }
@@ -364,6 +355,19 @@ fn part_from_canonical(part: &ContentPart) -> Option<WirePart> {
             return None;
         }
     })
+}
+
+fn wire_tool_call(id: &str, name: &str, arguments: &str) -> ToolCall {
+    ToolCall {
+        id: id.to_owned(),
+        r#type: "function".to_owned(),
+        function: FunctionCall {
+            name: name.to_owned(),
+            arguments: arguments.to_owned(),
+            extra: Extra::new(),
+        },
+        extra: Extra::new(),
+    }
 }
 
 fn tool_from_canonical(tool: &Tool) -> WireTool {
@@ -516,16 +520,7 @@ pub fn chat_response_from_canonical(resp: &ChatResponse) -> ChatCompletionRespon
                 id,
                 name,
                 arguments,
-            } => tool_calls.push(ToolCall {
-                id: id.clone(),
-                r#type: "function".to_owned(),
-                function: FunctionCall {
-                    name: name.clone(),
-                    arguments: arguments.clone(),
-                    extra: Extra::new(),
-                },
-                extra: Extra::new(),
-            }),
+            } => tool_calls.push(wire_tool_call(id, name, arguments)),
             ContentPart::Image { .. }
             | ContentPart::Audio { .. }
             | ContentPart::File { .. }

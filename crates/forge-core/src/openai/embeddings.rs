@@ -62,9 +62,9 @@ fn embedding_object() -> String {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddingUsage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::chat::null_as_zero")]
     pub prompt_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::chat::null_as_zero")]
     pub total_tokens: u64,
     #[serde(flatten)]
     pub extra: Extra,

@@ -15,11 +15,17 @@ use crate::rows::{
 use crate::schema::{forge_api_keys as fk, forge_key_scopes as scopes, provider_keys, users};
 use crate::{StorageError, Store};
 
-/// (forge key id, provider key id) scope rows of the given keys.
+/// (forge key id, provider key id) scope rows of the given keys, counting only live provider
+/// keys of the Forge key's own user: a row written while its provider key was being deleted
+/// (the caller checks ownership before the write, not inside it) must not show or grant.
 macro_rules! scope_pairs {
     ($conn:expr, $key_ids:expr) => {
         scopes::table
+            .inner_join(provider_keys::table)
+            .inner_join(fk::table)
             .filter(scopes::forge_api_key_id.eq_any($key_ids))
+            .filter(provider_keys::deleted_at.is_null())
+            .filter(provider_keys::user_id.eq(fk::user_id))
             .select((scopes::forge_api_key_id, scopes::provider_key_id))
             .load::<(i64, i64)>($conn)
             .await
@@ -157,7 +163,8 @@ impl Store {
         })
     }
 
-    /// Replaces the stored digest and suffix; the old secret stops working at once.
+    /// Replaces the stored digest and suffix; the old secret stops working at once. The
+    /// scope is read in the same transaction, so the answer matches the row as written.
     pub async fn regenerate_forge_key(
         &self,
         user_id: i64,
@@ -166,24 +173,23 @@ impl Store {
         key_suffix: &str,
     ) -> Result<Option<ForgeKey>, StorageError> {
         with_conn!(self.db(), |conn| {
-            let row: Option<ForgeKeyRow> = diesel::update(
-                fk::table
-                    .filter(fk::id.eq(id))
-                    .filter(fk::user_id.eq(user_id))
-                    .filter(fk::deleted_at.is_null()),
-            )
-            .set((fk::key_digest.eq(key_digest), fk::key_suffix.eq(key_suffix)))
-            .returning(ForgeKeyRow::as_returning())
-            .get_result(conn)
+            conn.transaction::<_, StorageError, _>(async |conn| {
+                let row: Option<ForgeKeyRow> = diesel::update(
+                    fk::table
+                        .filter(fk::id.eq(id))
+                        .filter(fk::user_id.eq(user_id))
+                        .filter(fk::deleted_at.is_null()),
+                )
+                .set((fk::key_digest.eq(key_digest), fk::key_suffix.eq(key_suffix)))
+                .returning(ForgeKeyRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+                let Some(row) = row else { return Ok(None) };
+                let pairs = scope_pairs!(conn, [row.id])?;
+                Ok(Some(row.into_model(&pairs)))
+            })
             .await
-            .optional()?;
-            match row {
-                None => Ok(None),
-                Some(row) => {
-                    let pairs = scope_pairs!(conn, [row.id])?;
-                    Ok(Some(row.into_model(&pairs)))
-                }
-            }
         })
     }
 

@@ -142,12 +142,19 @@ impl OpenAiAdapter {
         }
     }
 
-    /// The ids of a `{"data":[{"id":…}]}` model list.
+    /// The ids of a `{"data":[{"id":…}]}` model list, or of a bare `[{"id":…}]` array as
+    /// Together answers.
     pub fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| self.bad_body(format!("its model list is not JSON ({e})")))?;
-        let Some(data) = value.get("data").and_then(Value::as_array) else {
-            return Err(self.bad_body("its model list has no `data` array".to_owned()));
+        let data = match &value {
+            Value::Array(items) => items,
+            other => match other.get("data").and_then(Value::as_array) {
+                Some(items) => items,
+                None => {
+                    return Err(self.bad_body("its model list has no `data` array".to_owned()));
+                }
+            },
         };
         Ok(data
             .iter()
@@ -234,11 +241,16 @@ impl OpenAiAdapter {
         Some(self.parse_error(status, None, body))
     }
 
+    /// `what` may quote the body (serde's messages cite the offending string), so it is
+    /// scrubbed like any upstream text.
     fn bad_body(&self, what: String) -> Error {
         Error::Upstream {
             provider: self.provider.clone(),
             status: 502,
-            message: format!("unexpected response: {what}"),
+            message: truncate(
+                &self.scrub(&format!("unexpected response: {what}")),
+                MAX_ERROR_TEXT,
+            ),
             retry_after: None,
             error_type: None,
             code: None,

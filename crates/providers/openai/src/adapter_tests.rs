@@ -135,7 +135,14 @@ fn models_parsing() {
         a.parse_models(br#"{"data":[]}"#).unwrap(),
         Vec::<String>::new()
     );
-    for bad in [&b"not json"[..], b"{\"models\":[]}", b"[]"] {
+    // Together answers a bare array.
+    assert_eq!(
+        a.parse_models(br#"[{"id":"meta-llama/Llama-3-8b","type":"chat"},{"x":1}]"#)
+            .unwrap(),
+        ["meta-llama/Llama-3-8b"]
+    );
+    assert_eq!(a.parse_models(b"[]").unwrap(), Vec::<String>::new());
+    for bad in [&b"not json"[..], b"{\"models\":[]}", b"{\"data\":{}}", b"5"] {
         match a.parse_models(bad) {
             Err(e @ Error::Upstream { status: 502, .. }) => assert_eq!(e.status(), 502),
             other => panic!("{other:?}"),
@@ -227,6 +234,32 @@ fn error_parsing_text_and_scrubbing() {
     let text_err = a.parse_error(401, None, format!("bad key {KEY}").as_bytes());
     assert!(!text_err.to_string().contains(KEY));
     assert_eq!(err.status(), 401);
+}
+
+#[test]
+fn unreadable_bodies_never_quote_the_key() {
+    let a = adapter("openai", None);
+    // A field of the wrong type makes serde quote the offending string in its message.
+    let body = format!(
+        r#"{{"id":"c","object":"chat.completion","created":"{KEY}","model":"m","choices":[]}}"#
+    );
+    let err = a.parse_chat_response(body.as_bytes()).unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    let chunk = SseEvent {
+        data: format!(r#"{{"id":"c","created":"{KEY}","model":"m","choices":[]}}"#),
+        ..SseEvent::default()
+    };
+    let err = a.parse_stream_event(&chunk).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(KEY));
+    let err = a
+        .parse_models(format!(r#"{{"data":[{{"id":"{KEY}"}}] trailing"#).as_bytes())
+        .unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(KEY));
+    let long = format!(r#"{{"id":"c","created":"{}"}}"#, "x".repeat(5000));
+    let err = a.parse_chat_response(long.as_bytes()).unwrap_err();
+    assert!(err.to_string().chars().count() < 700, "{err}");
 }
 
 #[test]
