@@ -7,6 +7,8 @@ use actix_web::{HttpResponse, ResponseError};
 use forge_storage::StorageError;
 use serde_json::{Value, json};
 
+use crate::proxy::dialect::Dialect;
+
 /// An admin-API error: a status and a `detail` (a string, or pydantic's list form for 422s).
 #[derive(Debug)]
 pub struct ApiError {
@@ -90,42 +92,40 @@ impl From<StorageError> for ApiError {
     }
 }
 
-/// A proxy-route error, rendered as OpenAI's error body with the status the core error carries.
+/// A proxy-route error, rendered in the dialect of the route it happened on.
 #[derive(Debug)]
-pub struct ProxyError(pub forge_core::Error);
+pub struct ProxyError {
+    pub error: forge_core::Error,
+    pub dialect: Dialect,
+}
 
-impl From<forge_core::Error> for ProxyError {
-    fn from(err: forge_core::Error) -> Self {
-        ProxyError(err)
+impl ProxyError {
+    pub fn in_dialect(dialect: Dialect) -> impl Fn(forge_core::Error) -> ProxyError {
+        move |error| ProxyError { error, dialect }
     }
 }
 
-impl From<StorageError> for ProxyError {
-    fn from(err: StorageError) -> Self {
-        tracing::error!(error = %err, "storage failure on the proxy path");
-        ProxyError(forge_core::Error::Internal("Internal server error".into()))
+/// OpenAI is the default dialect of the proxy routes.
+impl From<forge_core::Error> for ProxyError {
+    fn from(error: forge_core::Error) -> Self {
+        ProxyError {
+            error,
+            dialect: Dialect::OpenAi,
+        }
     }
 }
 
 impl std::fmt::Display for ProxyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        self.error.fmt(f)
     }
 }
 
 impl ResponseError for ProxyError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::BAD_GATEWAY)
+        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_GATEWAY)
     }
     fn error_response(&self) -> HttpResponse {
-        let mut resp = HttpResponse::build(self.status_code());
-        if let forge_core::Error::Upstream {
-            retry_after: Some(secs),
-            ..
-        } = &self.0
-        {
-            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        resp.json(self.0.to_openai_body())
+        self.dialect.error_response(&self.error)
     }
 }

@@ -63,5 +63,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(both("/v1/completions")).route(post().to(proxy::completions)))
         .service(resource(both("/v1/embeddings")).route(post().to(proxy::embeddings)))
         .service(resource(both("/v1/responses")).route(post().to(proxy::responses)))
-        .service(resource(both("/v1/models")).route(get().to(proxy::models::list_models)));
+        .service(resource(both("/v1/models")).route(get().to(proxy::models::list_models)))
+        // the Anthropic dialect
+        .service(resource(both("/v1/messages")).route(post().to(proxy::messages::messages)))
+        .service(
+            resource(both("/v1/messages/count_tokens"))
+                .route(post().to(proxy::messages::count_tokens)),
+        )
+        // the Gemini dialect
+        .service(
+            resource(both("/v1beta/models")).route(get().to(proxy::models::list_models_gemini)),
+        )
+        .service(
+            resource(["/v1beta/models/{target:.+}", "/v1/models/{target:.+}"])
+                .route(post().to(proxy::gemini::generate)),
+        );
 }

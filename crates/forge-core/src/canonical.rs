@@ -4,13 +4,21 @@
 //! dialect costs two converters rather than one per pair. System prompts stay in-line as
 //! messages (OpenAI allows them anywhere); dialects with a separate system field hoist them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Fields a dialect does not model, kept verbatim for the renderer of the same dialect.
 pub type Extra = serde_json::Map<String, Value>;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Source-dialect fields with no canonical meaning, keyed by dialect name (`"anthropic"`).
+///
+/// Unlike `ChatRequest::extra` (which the OpenAI renderer forwards), only the renderer of
+/// the named dialect reads its entry: strict upstreams reject fields they do not know.
+pub type DialectExtra = BTreeMap<String, Extra>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
@@ -19,14 +27,22 @@ pub struct ChatRequest {
     pub max_tokens: Option<u64>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
+    /// Sample from the k most likely tokens (Anthropic, Gemini).
+    pub top_k: Option<u64>,
     pub stop: Vec<String>,
     pub stream: bool,
     /// OpenAI's `response_format` object (`text`, `json_object`, `json_schema`).
     pub response_format: Option<Value>,
     pub reasoning_effort: Option<String>,
+    /// An explicit thinking budget (Anthropic `thinking`, Gemini `thinkingConfig`); when
+    /// only `reasoning_effort` is set, renderers derive a budget with `effort_budget`.
+    pub thinking: Option<Thinking>,
+    /// End-user id for abuse monitoring (OpenAI `user`, Anthropic `metadata.user_id`).
     pub user: Option<String>,
     /// Request fields not modelled above, passed through to dialects that understand them.
     pub extra: Extra,
+    /// Fields only the named source dialect's renderer may emit; see `DialectExtra`.
+    pub dialect_extra: DialectExtra,
 }
 
 impl ChatRequest {
@@ -39,12 +55,25 @@ impl ChatRequest {
             max_tokens: None,
             temperature: None,
             top_p: None,
+            top_k: None,
             stop: Vec::new(),
             stream: false,
             response_format: None,
             reasoning_effort: None,
+            thinking: None,
             user: None,
             extra: Extra::new(),
+            dialect_extra: DialectExtra::new(),
+        }
+    }
+
+    /// The thinking budget to send upstream: the explicit one, else one derived from
+    /// `reasoning_effort`; `None` when the client asked for no reasoning.
+    pub fn thinking_budget(&self) -> Option<u64> {
+        match &self.thinking {
+            Some(Thinking::Enabled { budget_tokens }) => Some(*budget_tokens),
+            Some(Thinking::Disabled) => None,
+            None => self.reasoning_effort.as_deref().and_then(effort_budget),
         }
     }
 
@@ -62,6 +91,34 @@ impl ChatRequest {
         } else {
             Some(parts.join("\n\n"))
         }
+    }
+}
+
+/// Extended thinking as a token budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Thinking {
+    Disabled,
+    Enabled { budget_tokens: u64 },
+}
+
+/// The thinking budget for an OpenAI-style `reasoning_effort`; `none` (and unknown
+/// values) mean no thinking.
+pub fn effort_budget(effort: &str) -> Option<u64> {
+    match effort {
+        "minimal" | "low" => Some(1024),
+        "medium" => Some(4096),
+        "high" => Some(16384),
+        _ => None,
+    }
+}
+
+/// The `reasoning_effort` closest to a thinking budget, for dialects that only take levels.
+pub fn budget_effort(budget_tokens: u64) -> &'static str {
+    match budget_tokens {
+        0..=2048 => "low",
+        2049..=8192 => "medium",
+        _ => "high",
     }
 }
 
@@ -141,13 +198,34 @@ pub enum ContentPart {
         call_id: String,
         content: Vec<ContentPart>,
     },
+    /// A tool result the tool reported as failed (Anthropic `is_error`); dialects without
+    /// that flag render it as an ordinary result.
+    ToolError {
+        call_id: String,
+        content: Vec<ContentPart>,
+    },
     Reasoning {
         text: String,
         /// Anthropic's thinking signature, which must be sent back unchanged.
         signature: Option<String>,
     },
+    /// Reasoning the upstream returned encrypted; only the same dialect can send it back.
+    RedactedReasoning {
+        data: String,
+    },
     Refusal {
         text: String,
+    },
+    /// Marks the end of a cacheable prompt prefix at the preceding part (Anthropic's
+    /// `cache_control`, kept raw); dialects without explicit caching ignore it.
+    CacheBreakpoint {
+        cache_control: Value,
+    },
+    /// A block with no canonical meaning (server tool calls and results, non-PDF documents),
+    /// kept raw for the renderer of `dialect` and skipped by every other one.
+    Native {
+        dialect: String,
+        block: Value,
     },
 }
 
@@ -205,6 +283,8 @@ pub enum FinishReason {
     Length,
     ToolCalls,
     ContentFilter,
+    /// Stopped at one of the client's stop sequences, which one is known (Anthropic).
+    StopSequence(String),
     Other(String),
 }
 
@@ -222,7 +302,7 @@ impl FinishReason {
 
     pub fn as_openai(&self) -> &str {
         match self {
-            FinishReason::Stop => "stop",
+            FinishReason::Stop | FinishReason::StopSequence(_) => "stop",
             FinishReason::Length => "length",
             FinishReason::ToolCalls => "tool_calls",
             FinishReason::ContentFilter => "content_filter",
@@ -298,6 +378,10 @@ pub enum StreamEvent {
     ToolCallArgumentsDelta {
         index: u32,
         fragment: String,
+    },
+    /// A whole encrypted reasoning block (Anthropic `redacted_thinking`).
+    RedactedReasoning {
+        data: String,
     },
     Finish {
         reason: FinishReason,

@@ -3,8 +3,10 @@
 //! This crate does no I/O: adapters and the server build on these pure types so every
 //! translation can be unit-tested without sockets.
 
+pub mod anthropic;
 pub mod canonical;
 pub mod error;
+pub mod gemini;
 pub mod json;
 pub mod mask;
 pub mod openai;

@@ -1,5 +1,7 @@
 //! Backend selection, connection pools and migrations.
 
+mod sqlite_offload;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -9,8 +11,7 @@ use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::StorageError;
@@ -23,7 +24,7 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/po
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
-pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub(crate) use sqlite_offload::{SqliteConn, run_detached};
 
 pub(crate) enum Db {
     Pg(Pool<AsyncPgConnection>),
@@ -79,16 +80,8 @@ pub(crate) async fn connect(target: &Target) -> Result<Db, StorageError> {
             let mut config = ManagerConfig::<SqliteConn>::default();
             // A file-backed connection does not go stale: skip the `SELECT 1` per checkout.
             config.recycling_method = RecyclingMethod::Fast;
-            config.custom_setup = Box::new(|path| {
-                let path = path.to_owned();
-                Box::pin(async move {
-                    let mut conn = SqliteConn::establish(&path).await?;
-                    conn.batch_execute(SQLITE_PRAGMAS)
-                        .await
-                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                    Ok(conn)
-                })
-            });
+            config.custom_setup =
+                Box::new(|path| Box::pin(sqlite_offload::open(path.to_owned(), SQLITE_PRAGMAS)));
             let manager =
                 AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path.as_str(), config);
             // An in-memory database exists per connection: one connection keeps one database.
@@ -173,6 +166,12 @@ pub(crate) fn pool_error(err: impl std::fmt::Display) -> StorageError {
 
 /// Runs `$body` with `$conn` bound to a pooled connection of whichever backend `$db` holds.
 /// The body is expanded once per backend, so it is type-checked against both.
+///
+/// On SQLite the body is moved to a blocking thread (see `sqlite_offload`) so that dropping
+/// the caller's future cannot interrupt it: it must capture only owned (`'static`) values,
+/// and `return` inside it ends the body, which is why `with_conn!` ends every method.
+/// PostgreSQL runs it in place: a dropped future there drops the connection mid-transaction,
+/// the pool discards it as broken, and the server rolls the transaction back.
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
@@ -182,9 +181,11 @@ macro_rules! with_conn {
                 $body
             }
             $crate::db::Db::Sqlite(pool) => {
-                let mut guard = pool.get().await.map_err($crate::db::pool_error)?;
-                let $conn = &mut *guard;
-                $body
+                let guard = pool.get_owned().await.map_err($crate::db::pool_error)?;
+                $crate::db::run_detached(guard, async move |$conn: &mut $crate::db::SqliteConn| {
+                    $body
+                })
+                .await
             }
         }
     };

@@ -2,9 +2,10 @@
 //!
 //! One `table!` schema serves both backends: diesel-async has no multi-backend connection, so
 //! [`Store`] holds one pool of either kind and every query is written once and expanded for
-//! both (see `db::with_conn!`). Migrations are embedded and run synchronously by
-//! [`Store::run_migrations`], because diesel's async migration harness panics on a
-//! single-threaded runtime such as actix's.
+//! both (see `db::with_conn!`). On SQLite each query body runs on a blocking thread and
+//! finishes even if the caller's future is dropped (see `db::sqlite_offload`). Migrations
+//! are embedded and run synchronously by [`Store::run_migrations`], because diesel's async
+//! migration harness panics on a single-threaded runtime such as actix's.
 
 mod db;
 mod error;

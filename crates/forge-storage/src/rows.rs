@@ -39,11 +39,11 @@ impl From<UserRow> for User {
 
 #[derive(Insertable)]
 #[diesel(table_name = users)]
-pub(crate) struct InsertUser<'a> {
-    pub username: &'a str,
-    pub email: &'a str,
-    pub email_lower: &'a str,
-    pub hashed_password: &'a str,
+pub(crate) struct InsertUser {
+    pub username: String,
+    pub email: String,
+    pub email_lower: String,
+    pub hashed_password: String,
     pub is_active: bool,
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
@@ -101,11 +101,11 @@ impl ForgeKeyRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = forge_api_keys)]
-pub(crate) struct InsertForgeKey<'a> {
+pub(crate) struct InsertForgeKey {
     pub user_id: i64,
-    pub key_digest: &'a str,
-    pub key_suffix: &'a str,
-    pub name: Option<&'a str>,
+    pub key_digest: String,
+    pub key_suffix: String,
+    pub name: Option<String>,
     pub is_active: bool,
     pub scope_restricted: bool,
     pub created_at: NaiveDateTime,
@@ -159,12 +159,12 @@ pub(crate) fn provider_keys_from_rows(
 
 #[derive(Insertable)]
 #[diesel(table_name = provider_keys)]
-pub(crate) struct InsertProviderKey<'a> {
+pub(crate) struct InsertProviderKey {
     pub user_id: i64,
-    pub provider_name: &'a str,
-    pub provider_name_lower: &'a str,
-    pub encrypted_api_key: &'a [u8],
-    pub base_url: Option<&'a str>,
+    pub provider_name: String,
+    pub provider_name_lower: String,
+    pub encrypted_api_key: Vec<u8>,
+    pub base_url: Option<String>,
     pub model_mapping: Option<String>,
     pub config: Option<String>,
     pub created_at: NaiveDateTime,

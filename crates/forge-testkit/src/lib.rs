@@ -1,19 +1,31 @@
-//! Fake upstream providers for Forge's tests.
+//! Fake upstream providers for Forge's tests: real HTTP servers on 127.0.0.1 that speak a
+//! provider's wire format, validate what they receive the way the provider does, record every
+//! request, and fail on demand ([`Fault`]).
 //!
-//! [`FakeOpenAi`] is a real HTTP server on 127.0.0.1 that speaks the OpenAI wire format
-//! (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`), validates what
-//! it receives the way OpenAI does, records every request, and fails on demand ([`Fault`]).
-//! The answers are deterministic so tests can assert them exactly:
+//! * [`FakeOpenAi`]: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
+//! * [`FakeAnthropic`]: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
+//! * [`FakeGemini`]: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`,
+//!   `:countTokens`, `/v1beta/models` (also under `/v1`).
 //!
-//! * reply text: [`FakeOpenAiConfig::reply`] (a template where `{model}` is replaced by the
-//!   requested model), default [`DEFAULT_REPLY`];
-//! * streams split the reply with [`split_reply`] into `stream_chunks` content chunks;
-//! * token counts come from [`chat_prompt_tokens`] and [`text_tokens`].
+//! They share one core (server thread, recording, faults, SSE writer), so a fault or an
+//! assertion works the same on all three. The answers are deterministic so tests can assert
+//! them exactly:
+//!
+//! * reply text: the config's `reply` (a template where `{model}` is replaced by the requested
+//!   model), default [`DEFAULT_REPLY`];
+//! * streams split the reply with [`split_reply`] into `stream_chunks` pieces;
+//! * token counts come from [`chat_prompt_tokens`] and [`text_tokens`];
+//! * tool calls and reasoning are triggered by words in the prompt and by request options, as
+//!   [`triggers`] documents.
 
+mod anthropic;
 mod auth;
 mod config;
+mod dialect;
 mod embedding_vec;
 mod fault;
+mod gemini;
+mod openai;
 mod openai_error;
 mod pipeline;
 mod record;
@@ -21,12 +33,21 @@ mod routes;
 mod server;
 mod sse;
 mod state;
+mod text_answer;
 mod tokens;
+pub mod triggers;
 mod validate;
 
+pub use anthropic::FakeAnthropic;
+pub use anthropic::config::FakeAnthropicConfig;
 pub use config::{DEFAULT_REPLY, FakeOpenAiConfig};
 pub use embedding_vec::fake_embedding;
 pub use fault::{FAULT_HEADER, Fault, FaultMode};
+pub use gemini::FakeGemini;
+pub use gemini::answer::CACHED_TOKENS as GEMINI_CACHED_TOKENS;
+pub use gemini::config::FakeGeminiConfig;
+pub use gemini::key::KeySource;
+pub use openai::FakeOpenAi;
 pub use record::RecordedRequest;
-pub use server::FakeOpenAi;
 pub use tokens::{chat_prompt_tokens, split_reply, text_tokens};
+pub use triggers::{FAKE_SIGNATURE, FAKE_THINKING, PARALLEL_TRIGGER, TOOL_TRIGGER};

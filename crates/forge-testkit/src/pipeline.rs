@@ -1,4 +1,5 @@
-//! The steps every `/v1` request goes through, in OpenAI's order: record, fault, auth, body.
+//! The steps every request goes through before its route's own checks: record, then fault.
+//! [`prepare`] adds OpenAI's own steps (auth, JSON body, `model`).
 
 use std::sync::Arc;
 
@@ -7,37 +8,35 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use crate::auth;
+use crate::dialect::Dialect;
 use crate::fault::{FAULT_HEADER, Fault};
-use crate::openai_error::{OpenAiError, status_code};
+use crate::openai_error::status_code;
 use crate::record::RecordedRequest;
 use crate::state::{InFlight, Shared};
 use crate::validate;
 
-/// A request that passed the common checks.
-pub(crate) struct Prepared {
+/// A request that was recorded and survived any fault acting before the headers.
+pub(crate) struct Intercepted {
     pub(crate) guard: InFlight,
     /// A fault that shapes the body (stream faults); header faults were already applied.
     pub(crate) fault: Option<Fault>,
-    pub(crate) body: Map<String, Value>,
-    /// The requested model (POST routes only).
-    pub(crate) model: String,
 }
 
-/// Records the request, applies any fault that acts before the headers, checks the key and,
-/// for POST routes, the JSON body and its `model`. `Err` is the response to send.
-pub(crate) async fn prepare(
+/// Records the request and applies any fault that acts before the headers (answering in
+/// `dialect`'s error shape). `Err` is the response to send.
+pub(crate) async fn intercept(
     req: &HttpRequest,
     raw: &[u8],
     shared: &Arc<Shared>,
-) -> Result<Prepared, HttpResponse> {
+    dialect: Dialect,
+) -> Result<Intercepted, HttpResponse> {
     shared.record(RecordedRequest::capture(req, raw));
     let guard = InFlight::new(Arc::clone(shared));
     let fault = match req.headers().get(FAULT_HEADER) {
         Some(value) => {
             let value = String::from_utf8_lossy(value.as_bytes());
             let fault = Fault::from_header(&value).map_err(|why| {
-                OpenAiError::invalid(format!("Invalid {FAULT_HEADER} header: {why}"), None, None)
-                    .response()
+                dialect.bad_request(format!("Invalid {FAULT_HEADER} header: {why}"))
             })?;
             Some(fault)
         }
@@ -48,7 +47,14 @@ pub(crate) async fn prepare(
             status,
             body,
             retry_after,
-        }) => return Err(status_response(*status, body.as_deref(), *retry_after)),
+        }) => {
+            return Err(status_response(
+                dialect,
+                *status,
+                body.as_deref(),
+                *retry_after,
+            ));
+        }
         Some(Fault::HangBeforeHeaders) => {
             futures_util::future::pending::<()>().await;
         }
@@ -57,6 +63,26 @@ pub(crate) async fn prepare(
         }
         _ => {}
     }
+    Ok(Intercepted { guard, fault })
+}
+
+/// An OpenAI request that passed the common checks.
+pub(crate) struct Prepared {
+    pub(crate) guard: InFlight,
+    pub(crate) fault: Option<Fault>,
+    pub(crate) body: Map<String, Value>,
+    /// The requested model (POST routes only).
+    pub(crate) model: String,
+}
+
+/// [`intercept`], then OpenAI's checks: the key and, for POST routes, the JSON body and its
+/// `model`.
+pub(crate) async fn prepare(
+    req: &HttpRequest,
+    raw: &[u8],
+    shared: &Arc<Shared>,
+) -> Result<Prepared, HttpResponse> {
+    let Intercepted { guard, fault } = intercept(req, raw, shared, Dialect::OpenAi).await?;
     auth::check(req, &shared.api_key).map_err(|e| e.response())?;
     if req.method() != actix_web::http::Method::POST {
         return Ok(Prepared {
@@ -84,13 +110,18 @@ pub(crate) async fn prepare(
     }
 }
 
-fn status_response(status: u16, body: Option<&str>, retry_after: Option<u64>) -> HttpResponse {
+fn status_response(
+    dialect: Dialect,
+    status: u16,
+    body: Option<&str>,
+    retry_after: Option<u64>,
+) -> HttpResponse {
     let mut resp = HttpResponse::build(status_code(status));
     if let Some(secs) = retry_after {
         resp.insert_header(("retry-after", secs.to_string()));
     }
     match body {
         Some(raw) => resp.content_type("application/json").body(raw.to_owned()),
-        None => resp.json(OpenAiError::for_status(status).body()),
+        None => resp.json(dialect.status_body(status, retry_after)),
     }
 }

@@ -14,6 +14,16 @@ pub(crate) fn event(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }
 
+/// Anthropic's framing: every event names its type on an `event:` line.
+pub(crate) fn named_event(name: &str, value: &Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {value}\n\n"))
+}
+
+/// Google's framing: `data:` lines separated by CRLF pairs, as `alt=sse` sends them.
+pub(crate) fn crlf_event(value: &Value) -> Bytes {
+    Bytes::from(format!("data: {value}\r\n\r\n"))
+}
+
 pub(crate) fn done() -> Bytes {
     Bytes::from_static(b"data: [DONE]\n\n")
 }
@@ -31,6 +41,17 @@ struct Progress {
 
 /// Streams `events` (already framed); `fault` decides where it drops, stalls or slows down.
 pub(crate) fn response(events: Vec<Bytes>, fault: Option<Fault>, guard: InFlight) -> HttpResponse {
+    streamed(events, fault, guard, "text/event-stream")
+}
+
+/// Like [`response`] with another content type (Gemini's non-SSE stream is a JSON array
+/// written piece by piece).
+pub(crate) fn streamed(
+    events: Vec<Bytes>,
+    fault: Option<Fault>,
+    guard: InFlight,
+    content_type: &str,
+) -> HttpResponse {
     let progress = Progress {
         events: events.into(),
         sent: 0,
@@ -76,7 +97,7 @@ pub(crate) fn response(events: Vec<Bytes>, fault: Option<Fault>, guard: InFlight
         Some((Ok::<_, std::io::Error>(next), p))
     });
     HttpResponse::Ok()
-        .content_type("text/event-stream")
+        .content_type(content_type)
         .insert_header(("cache-control", "no-cache"))
         .streaming(body)
 }

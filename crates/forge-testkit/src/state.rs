@@ -1,9 +1,8 @@
-//! State shared between the server thread and the test's handle.
+//! State shared between the server thread and the test's handle (the same for every fake).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::config::FakeOpenAiConfig;
 use crate::fault::{ArmedFault, Fault};
 use crate::record::RecordedRequest;
 
@@ -25,12 +24,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(cfg: FakeOpenAiConfig) -> Shared {
+    /// The settings every fake shares: accepted key, known models, reply template, stream split.
+    pub(crate) fn new(
+        api_key: String,
+        models: Vec<String>,
+        reply: Option<String>,
+        stream_chunks: usize,
+    ) -> Shared {
         Shared {
-            api_key: cfg.api_key,
-            models: cfg.models,
-            stream_chunks: cfg.stream_chunks.max(1),
-            reply: Mutex::new(cfg.reply),
+            api_key,
+            models,
+            stream_chunks: stream_chunks.max(1),
+            reply: Mutex::new(reply),
             fault: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),

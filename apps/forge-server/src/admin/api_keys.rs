@@ -6,8 +6,8 @@ use forge_storage::apikey::generate_forge_key;
 use forge_storage::{ForgeKeyChanges, NewForgeKey};
 use serde::Deserialize;
 
-use crate::admin::{Deferred, double_option};
 use crate::admin::views::ForgeKeyView;
+use crate::admin::{Deferred, double_option};
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -49,12 +49,12 @@ pub async fn create(
     let body = body?.into_inner();
     let name = body.name.filter(|n| !n.is_empty());
     check_name(name.as_deref())?;
-    if let Some(ids) = &body.allowed_provider_key_ids {
-        if !state.store.owns_provider_keys(user.id, ids).await? {
-            return Err(ApiError::bad_request(
-                "One or more provider_key_ids are invalid or do not belong to the user.",
-            ));
-        }
+    if let Some(ids) = &body.allowed_provider_key_ids
+        && !state.store.owns_provider_keys(user.id, ids).await?
+    {
+        return Err(ApiError::bad_request(
+            "One or more provider_key_ids are invalid or do not belong to the user.",
+        ));
     }
     let generated = generate_forge_key()?;
     let new = NewForgeKey {
@@ -93,12 +93,12 @@ pub async fn update(
     if state.store.forge_key(user.id, id).await?.is_none() {
         return Err(ApiError::not_found(NOT_FOUND));
     }
-    if let Some(ids) = &body.allowed_provider_key_ids {
-        if !state.store.owns_provider_keys(user.id, ids).await? {
-            return Err(ApiError::bad_request(
-                "One or more updated provider_key_ids are invalid or do not belong to the user.",
-            ));
-        }
+    if let Some(ids) = &body.allowed_provider_key_ids
+        && !state.store.owns_provider_keys(user.id, ids).await?
+    {
+        return Err(ApiError::bad_request(
+            "One or more updated provider_key_ids are invalid or do not belong to the user.",
+        ));
     }
     let changes = ForgeKeyChanges {
         name,

@@ -165,14 +165,14 @@ pub async fn token(
     form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
-    if let Some(grant) = &form.grant_type {
-        if grant != "password" {
-            return Err(ApiError::validation(
-                &["body", "grant_type"],
-                "String should match pattern '^password$'",
-                "string_pattern_mismatch",
-            ));
-        }
+    if let Some(grant) = &form.grant_type
+        && grant != "password"
+    {
+        return Err(ApiError::validation(
+            &["body", "grant_type"],
+            "String should match pattern '^password$'",
+            "string_pattern_mismatch",
+        ));
     }
     let user = state.store.user_by_username(&form.username).await?;
     let hash = user.as_ref().map(|u| u.hashed_password.clone());

@@ -6,16 +6,16 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use forge_core::mask;
-use forge_provider_openai::providers::ProviderKind;
 use forge_storage::crypto::provider_key_aad;
 use forge_storage::{NewProviderKey, ProviderKey, ProviderKeyChanges, StorageError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin::{Deferred, double_option};
 use crate::admin::views::ProviderKeyView;
+use crate::admin::{Deferred, double_option};
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
+use crate::proxy::upstream::ProviderFamily;
 use crate::state::AppState;
 use crate::validate;
 
@@ -209,20 +209,13 @@ fn init_error(name: &str, why: &str) -> ApiError {
 
 /// Refuses providers Forge cannot call yet and base URLs that are malformed or private.
 fn check_provider(state: &AppState, name: &str, base_url: Option<&str>) -> Result<(), ApiError> {
-    let info = forge_provider_openai::lookup(name);
-    if matches!(info.kind, ProviderKind::Unsupported) {
-        return Err(init_error(
-            name,
-            "this provider kind is not supported by this server yet",
-        ));
-    }
-    match base_url.filter(|u| !u.trim().is_empty()) {
-        Some(url) => validate::base_url(url.trim(), state.settings.allow_private_upstreams)
+    let base_url = base_url.map(str::trim).filter(|u| !u.is_empty());
+    ProviderFamily::of(&name.to_lowercase())
+        .check(base_url)
+        .map_err(|why| init_error(name, why))?;
+    match base_url {
+        Some(url) => validate::base_url(url, state.settings.allow_private_upstreams)
             .map_err(|why| init_error(name, &why)),
-        None if info.default_base_url.is_none() => Err(init_error(
-            name,
-            "a base_url is required for a provider Forge has no default URL for",
-        )),
         None => Ok(()),
     }
 }

@@ -5,10 +5,10 @@ use forge_core::mask;
 use forge_storage::{StorageError, UserChanges};
 use serde::Deserialize;
 
+use crate::admin::Deferred;
 use crate::admin::auth::{
     check_email, check_password, check_username, conflict_detail, hash_password,
 };
-use crate::admin::Deferred;
 use crate::admin::views::{MaskedUserView, UserView};
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
@@ -48,18 +48,18 @@ pub async fn update_me(
     let password = body.password.filter(|p| !p.is_empty());
     if let Some(email) = &email {
         check_email(email)?;
-        if let Some(other) = state.store.user_by_email(email).await? {
-            if other.id != user.id {
-                return Err(ApiError::bad_request("Email already registered"));
-            }
+        if let Some(other) = state.store.user_by_email(email).await?
+            && other.id != user.id
+        {
+            return Err(ApiError::bad_request("Email already registered"));
         }
     }
     if let Some(username) = &username {
         check_username(username)?;
-        if let Some(other) = state.store.user_by_username(username).await? {
-            if other.id != user.id {
-                return Err(ApiError::bad_request("Username already registered"));
-            }
+        if let Some(other) = state.store.user_by_username(username).await?
+            && other.id != user.id
+        {
+            return Err(ApiError::bad_request("Username already registered"));
         }
     }
     let hashed_password = match password {

@@ -35,7 +35,36 @@ pub fn presented_key(req: &HttpRequest) -> Result<&str, Error> {
 
 /// Authenticates the request; a cached key costs one SHA-256 and one map lookup.
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Arc<AuthContext>, Error> {
-    let key = presented_key(req)?;
+    authenticate_key(state, presented_key(req)?).await
+}
+
+/// Google's clients send the key in `x-goog-api-key` or as `?key=` (accepted, never logged);
+/// the OpenAI-style headers work too.
+pub async fn authenticate_gemini(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Arc<AuthContext>, Error> {
+    let header = req
+        .headers()
+        .get("x-goog-api-key")
+        .and_then(|v| v.to_str().ok());
+    let query = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == "key")
+        .map(|(_, value)| value.into_owned());
+    let key = match header.map(str::to_owned).or(query) {
+        Some(key) => {
+            let key = key.trim().to_owned();
+            if !key.starts_with(KEY_PREFIX) {
+                return Err(Error::Unauthorized("Invalid API key format".into()));
+            }
+            key
+        }
+        None => presented_key(req)?.to_owned(),
+    };
+    authenticate_key(state, &key).await
+}
+
+async fn authenticate_key(state: &AppState, key: &str) -> Result<Arc<AuthContext>, Error> {
     let digest = forge_storage::apikey::digest_forge_key(key);
     let lookup = state
         .keys

@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use forge_provider_openai::ProviderInfo;
 use forge_storage::crypto::{SecretBox, provider_key_aad};
 use forge_storage::{AuthRecord, StorageError, Store};
 use zeroize::Zeroizing;
+
+use crate::proxy::upstream::ProviderFamily;
 
 /// How long an entry may serve before it is reloaded; the bound on cross-instance staleness.
 pub const ENTRY_TTL: Duration = Duration::from_secs(30);
@@ -27,7 +28,7 @@ pub struct ResolvedProvider {
     pub api_key: Zeroizing<String>,
     pub base_url: Option<String>,
     pub model_mapping: BTreeMap<String, String>,
-    pub info: ProviderInfo,
+    pub family: ProviderFamily,
 }
 
 impl std::fmt::Debug for ResolvedProvider {
@@ -119,10 +120,11 @@ impl KeyCache {
     fn cached(&self, digest: &str) -> Option<Lookup> {
         {
             let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = entries.get(digest) {
-                if entry.loaded.elapsed() < ENTRY_TTL {
-                    return Some(entry.lookup.clone());
-                }
+            if let Some(entry) = entries
+                .get(digest)
+                .filter(|e| e.loaded.elapsed() < ENTRY_TTL)
+            {
+                return Some(entry.lookup.clone());
             }
         }
         let negative = self.negative.read().unwrap_or_else(|e| e.into_inner());
@@ -183,7 +185,7 @@ fn build_lookup(record: AuthRecord, secrets: &SecretBox) -> Lookup {
             let name_lower = pk.provider_name.to_lowercase();
             Some(ResolvedProvider {
                 id: pk.id,
-                info: forge_provider_openai::lookup(&name_lower),
+                family: ProviderFamily::of(&name_lower),
                 name_lower,
                 name: pk.provider_name,
                 api_key,

@@ -1,32 +1,31 @@
-//! The OpenAI-compatible proxy routes. One pipeline, read top to bottom: authenticate (memory),
-//! read the body (size-limited), read `model`/`stream` from the raw top-level object, resolve the
-//! route, rewrite only `model`, send, then return the body as received or relay the stream.
+//! The proxy routes. One pipeline per dialect, read top to bottom: authenticate (memory), read
+//! the body (size-limited), read `model`/`stream` from the raw top-level object, resolve the
+//! route, then pass through (same dialect) or translate (another dialect).
 
+pub mod dialect;
+pub mod gemini;
+pub mod messages;
 pub mod models;
+pub mod pipeline;
 pub mod relay;
 pub mod resolve;
+pub mod translate;
 pub mod transport;
+pub mod upstream;
 
-use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::{Bytes, BytesMut};
 use forge_core::Error;
 use forge_core::json::RawObject;
-use forge_provider_openai::{Endpoint, OpenAiAdapter};
-use futures_util::StreamExt;
+use forge_provider_openai::Endpoint;
 
 use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
-use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
+use crate::proxy::pipeline::{parse_typed, read_body};
+use crate::proxy::relay::Terminal;
+use crate::proxy::translate::Render;
+use crate::proxy::transport::Transport;
+use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
-
-/// Upstream response headers worth passing on (request ids and rate-limit information).
-fn forwardable(name: &str) -> bool {
-    name == "x-request-id"
-        || name.starts_with("x-ratelimit-")
-        || name.starts_with("openai-")
-        || name == "retry-after"
-}
 
 pub async fn chat_completions(
     req: HttpRequest,
@@ -34,7 +33,7 @@ pub async fn chat_completions(
     state: web::Data<AppState>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    forward(&req, payload, &state, &transport, Endpoint::ChatCompletions).await
+    Ok(openai_route(&req, payload, &state, &transport, Endpoint::ChatCompletions).await?)
 }
 
 pub async fn completions(
@@ -43,7 +42,7 @@ pub async fn completions(
     state: web::Data<AppState>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    forward(&req, payload, &state, &transport, Endpoint::Completions).await
+    Ok(openai_route(&req, payload, &state, &transport, Endpoint::Completions).await?)
 }
 
 pub async fn embeddings(
@@ -52,7 +51,7 @@ pub async fn embeddings(
     state: web::Data<AppState>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    forward(&req, payload, &state, &transport, Endpoint::Embeddings).await
+    Ok(openai_route(&req, payload, &state, &transport, Endpoint::Embeddings).await?)
 }
 
 pub async fn responses(
@@ -61,111 +60,68 @@ pub async fn responses(
     state: web::Data<AppState>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    forward(&req, payload, &state, &transport, Endpoint::Responses).await
+    Ok(openai_route(&req, payload, &state, &transport, Endpoint::Responses).await?)
 }
 
-async fn forward(
+/// A string field the request must carry.
+pub fn required_str(object: &RawObject<'_>, field: &str) -> Result<String, Error> {
+    object.get_str(field)?.ok_or_else(|| Error::InvalidRequest {
+        message: format!("you must provide a {field} parameter"),
+        param: Some(field.to_owned()),
+    })
+}
+
+async fn openai_route(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
     transport: &Transport,
     endpoint: Endpoint,
-) -> Result<HttpResponse, ProxyError> {
+) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let mut object = RawObject::parse(&body)?;
-    let model = object
-        .get_str("model")?
-        .ok_or_else(|| Error::InvalidRequest {
-            message: "you must provide a model parameter".into(),
-            param: Some("model".into()),
-        })?;
+    let object = RawObject::parse(&body)?;
+    let model = required_str(&object, "model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
     let route = resolve::resolve(&ctx, &model)?;
-    object.set_str("model", &route.upstream_model);
-    let provider = route.provider;
-    let adapter = OpenAiAdapter::new(
-        &provider.info,
-        provider.base_url.as_deref(),
-        &provider.api_key,
-    )?;
-    let upstream_req = adapter.passthrough(endpoint, Bytes::from(object.to_vec()));
-    let mut resp = transport.send(adapter.provider(), upstream_req).await?;
-    let status = resp.status();
-    if !status.is_success() {
-        let retry_after = resp
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = transport
-            .read_body(adapter.provider(), &mut resp, MAX_UPSTREAM_BODY)
-            .await?;
-        tracing::info!(provider = %adapter.provider(), status = status.as_u16(), "upstream answered with an error");
-        return Err(adapter
-            .parse_error(status.as_u16(), retry_after.as_deref(), &body)
-            .into());
-    }
-    if stream {
-        let timeouts = transport.timeouts;
-        return Ok(relay::stream_response(
-            resp,
-            adapter.provider(),
-            timeouts.first_byte,
-            timeouts.idle,
-        )
-        .await?);
-    }
-    let body = transport
-        .read_body(adapter.provider(), &mut resp, MAX_UPSTREAM_BODY)
-        .await?;
-    if is_json(&resp) && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
-        // A body cut short by a dropped connection looks complete to awc; never pass it on as a success.
-        return Err(Error::UpstreamUnreachable {
-            provider: adapter.provider().to_owned(),
-            message: "the response body was incomplete or not valid JSON".into(),
+    let provider = route.provider.name_lower.as_str();
+    match Upstream::for_provider(route.provider)? {
+        Upstream::OpenAi(adapter) => {
+            let body = Upstream::passthrough_body(&body, &route.upstream_model)?;
+            let upstream_req = adapter.passthrough(endpoint, body);
+            let upstream = Upstream::OpenAi(adapter);
+            pipeline::passthrough(
+                transport,
+                &upstream,
+                provider,
+                upstream_req,
+                stream,
+                Terminal::OpenAiDone,
+            )
+            .await
         }
-        .into());
-    }
-    let mut out =
-        HttpResponse::build(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK));
-    for (name, value) in resp.headers() {
-        if name == header::CONTENT_TYPE || forwardable(name.as_str()) {
-            out.insert_header((name.clone(), value.clone()));
+        other if endpoint == Endpoint::ChatCompletions => {
+            let wire: forge_core::openai::ChatCompletionRequest = parse_typed(&body)?;
+            let include_usage = wire
+                .stream_options
+                .as_ref()
+                .and_then(|o| o.include_usage)
+                .unwrap_or(false);
+            let mut canonical = forge_core::openai::convert::chat_request_to_canonical(&wire)?;
+            canonical.model = route.upstream_model.clone();
+            canonical.stream = stream;
+            pipeline::translated(
+                transport,
+                other,
+                provider,
+                &canonical,
+                Render::OpenAi { include_usage },
+            )
+            .await
         }
+        _ => Err(Error::NotFound(format!(
+            "/v1/{} is not available for provider '{provider}' (only chat completions are translated)",
+            endpoint.path()
+        ))),
     }
-    Ok(out.body(body))
-}
-
-fn is_json(resp: &transport::UpstreamResponse) -> bool {
-    resp.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"))
-}
-
-/// Reads the request body, refusing more than `limit` bytes before buffering them.
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Bytes, Error> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(Error::PayloadTooLarge { limit });
-    }
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| Error::invalid(format!("could not read the request body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(Error::PayloadTooLarge { limit });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
 }

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use forge_core::Error;
-use forge_provider_openai::OpenAiAdapter;
 use serde_json::json;
 
-use crate::auth::forge_key::authenticate;
-use crate::auth::key_cache::ResolvedProvider;
+use crate::auth::forge_key::{authenticate, authenticate_gemini};
+use crate::auth::key_cache::{AuthContext, ResolvedProvider};
 use crate::error::ProxyError;
+use crate::proxy::dialect::Dialect;
 use crate::proxy::transport::Transport;
+use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
 
 /// A listing that takes longer than this is dropped so one slow provider cannot stall the list.
@@ -68,34 +69,74 @@ impl ModelsCache {
     }
 }
 
+/// One listed model: `provider/model` id, owner and the alias a user mapped to it.
+pub struct Listed {
+    pub id: String,
+    pub owned_by: String,
+    pub display_name: String,
+}
+
+/// `GET /v1/models` in OpenAI's shape.
 pub async fn list_models(
     req: HttpRequest,
     state: web::Data<AppState>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
     let ctx = authenticate(&state, &req).await?;
+    let data: Vec<_> = collect(&state, &transport, &ctx)
+        .await
+        .into_iter()
+        .map(|m| {
+            json!({ "id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by, "display_name": m.display_name })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "object": "list", "data": data })))
+}
+
+/// `GET /v1beta/models` in Google's shape, so google-genai clients can list what Forge serves.
+pub async fn list_models_gemini(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    let ctx = authenticate_gemini(&state, &req)
+        .await
+        .map_err(ProxyError::in_dialect(Dialect::Gemini))?;
+    let models: Vec<_> = collect(&state, &transport, &ctx)
+        .await
+        .into_iter()
+        .map(|m| {
+            json!({
+                "name": format!("models/{}", m.id),
+                "displayName": m.display_name,
+                "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "models": models })))
+}
+
+async fn collect(state: &AppState, transport: &Transport, ctx: &AuthContext) -> Vec<Listed> {
     let listings = ctx
         .providers_in_scope()
-        .map(|p| provider_models(&state, &transport, ctx.user_id, p));
+        .map(|p| provider_models(state, transport, ctx.user_id, p));
     let results = futures_util::future::join_all(listings).await;
-    let mut data = Vec::new();
+    let mut out = Vec::new();
     for (provider, models) in ctx.providers_in_scope().zip(results) {
         for model in models.iter() {
             let alias = provider
                 .model_mapping
                 .iter()
                 .find(|(_, upstream)| *upstream == model)
-                .map(|(alias, _)| alias);
-            data.push(json!({
-                "id": format!("{}/{}", provider.name_lower, model),
-                "object": "model",
-                "created": 0,
-                "owned_by": provider.name_lower,
-                "display_name": alias.unwrap_or(model),
-            }));
+                .map(|(alias, _)| alias.as_str());
+            out.push(Listed {
+                id: format!("{}/{}", provider.name_lower, model),
+                owned_by: provider.name_lower.clone(),
+                display_name: alias.unwrap_or(model).to_owned(),
+            });
         }
     }
-    Ok(HttpResponse::Ok().json(json!({ "object": "list", "data": data })))
+    out
 }
 
 async fn provider_models(
@@ -104,7 +145,7 @@ async fn provider_models(
     user_id: i64,
     provider: &ResolvedProvider,
 ) -> Arc<Vec<String>> {
-    if let Some(list) = provider.info.static_models {
+    if let Some(list) = provider.family.static_models() {
         return Arc::new(list.iter().map(|m| (*m).to_owned()).collect());
     }
     if let Some(cached) = state.models.get(provider.id) {
@@ -128,20 +169,15 @@ async fn provider_models(
 }
 
 async fn fetch(transport: &Transport, provider: &ResolvedProvider) -> Result<Vec<String>, Error> {
-    let adapter = OpenAiAdapter::new(
-        &provider.info,
-        provider.base_url.as_deref(),
-        &provider.api_key,
-    )?;
-    let mut resp = transport
-        .send(adapter.provider(), adapter.list_models())
-        .await?;
+    let upstream = Upstream::for_provider(provider)?;
+    let name = &provider.name_lower;
+    let mut resp = transport.send(name, upstream.list_models()).await?;
     let status = resp.status().as_u16();
     let body = transport
-        .read_body(adapter.provider(), &mut resp, MAX_LISTING_BODY)
+        .read_body(name, &mut resp, MAX_LISTING_BODY)
         .await?;
     if !(200..300).contains(&status) {
-        return Err(adapter.parse_error(status, None, &body));
+        return Err(upstream.parse_error(status, None, &body));
     }
-    adapter.parse_models(&body)
+    upstream.parse_models(&body)
 }

@@ -18,10 +18,38 @@ use crate::proxy::transport::UpstreamResponse;
 const MAX_PENDING: usize = 1024 * 1024;
 
 /// Splits a byte stream at SSE event boundaries without parsing the events.
+/// The event that ends a stream properly, per upstream dialect. awc reports a connection cut
+/// mid-body as a normal end, so a stream is only complete once its terminal event went by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Terminal {
+    /// OpenAI's `data: [DONE]`.
+    #[default]
+    OpenAiDone,
+    /// Anthropic's `event: message_stop`.
+    AnthropicStop,
+    /// A Gemini chunk carrying a `finishReason`.
+    GeminiFinish,
+}
+
+impl Terminal {
+    fn seen_in(self, events: &[u8]) -> bool {
+        match self {
+            Terminal::OpenAiDone => ends_with_done(events),
+            Terminal::AnthropicStop => contains(events, b"event: message_stop"),
+            Terminal::GeminiFinish => contains(events, b"\"finishReason\""),
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 #[derive(Default)]
 pub struct EventFramer {
     pending: BytesMut,
-    /// Whether the last complete event relayed was OpenAI's `data: [DONE]` terminator.
+    terminal: Terminal,
+    /// Whether the terminal event has been relayed.
     done_seen: bool,
 }
 
@@ -40,15 +68,22 @@ impl EventFramer {
                 let mut out = std::mem::take(&mut self.pending);
                 out.extend_from_slice(&chunk[..end_in_chunk]);
                 self.pending.extend_from_slice(&chunk[end_in_chunk..]);
-                self.done_seen = ends_with_done(&out);
+                self.done_seen = self.done_seen || self.terminal.seen_in(&out);
                 Some(out.freeze())
             }
         }
     }
 
-    /// True once the stream's last complete event is `[DONE]`: the only clean OpenAI finish.
+    pub fn new(terminal: Terminal) -> Self {
+        EventFramer {
+            terminal,
+            ..Self::default()
+        }
+    }
+
+    /// True once the stream's terminal event went by: the only clean finish.
     pub fn done_seen(&self) -> bool {
-        self.done_seen || ends_with_done(&self.pending)
+        self.done_seen || self.terminal.seen_in(&self.pending)
     }
 
     /// Whatever is left when the upstream ends cleanly (a final event without a blank line).
@@ -103,10 +138,11 @@ struct RelayState {
 pub async fn stream_response(
     mut upstream: UpstreamResponse,
     provider: &str,
+    terminal: Terminal,
     first_byte: Duration,
     idle: Duration,
 ) -> Result<HttpResponse, Error> {
-    let mut framer = EventFramer::default();
+    let mut framer = EventFramer::new(terminal);
     let first = loop {
         match tokio::time::timeout(first_byte, upstream.next()).await {
             Err(_) => {

@@ -113,7 +113,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
                 .collect::<BTreeMap<_, _>>(),
-            info: forge_provider_openai::lookup(name),
+            family: crate::proxy::upstream::ProviderFamily::of(&name.to_lowercase()),
         }
     }
 

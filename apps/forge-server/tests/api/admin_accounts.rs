@@ -47,7 +47,10 @@ async fn health_routes(b: Backend) {
     for path in ["/health", "/health/", "/v1/health", "/v1/health/"] {
         let reply = get(&c, &s.url(path), None).await;
         assert_eq!(reply.status, 200, "{path}");
-        assert_eq!(reply.body, json!({ "status": "healthy", "service": "forge" }));
+        assert_eq!(
+            reply.body,
+            json!({ "status": "healthy", "service": "forge" })
+        );
     }
     for path in ["/health/database", "/health/database/"] {
         let reply = get(&c, &s.url(path), None).await;
@@ -276,7 +279,10 @@ async fn jwt_failures_are_401(b: Backend) {
         }
     }
     // The genuine token still works.
-    assert_eq!(get(&c, &s.url("/v1/users/me"), Some(&jwt)).await.status, 200);
+    assert_eq!(
+        get(&c, &s.url("/v1/users/me"), Some(&jwt)).await.status,
+        200
+    );
 }
 
 async fn users_me_is_a_masked_user(b: Backend) {
@@ -329,7 +335,14 @@ async fn put_users_me_updates_partially(b: Backend) {
     register_and_login(&c, &s, "bob").await;
     let url = s.url("/v1/users/me");
 
-    let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "email": "al@example.org" })).await;
+    let reply = send_json(
+        &c,
+        "PUT",
+        &url,
+        Some(&jwt),
+        &json!({ "email": "al@example.org" }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_user_shape(&reply.body, "alice", "al@example.org");
     assert_eq!(reply.body["forge_api_keys"], Value::Null);
@@ -343,17 +356,38 @@ async fn put_users_me_updates_partially(b: Backend) {
         assert_eq!(reply.status, 200, "{body}: {}", reply.text);
         assert_user_shape(&reply.body, "alice", "al@example.org");
     }
-    let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "email": "a@localhost" })).await;
+    let reply = send_json(
+        &c,
+        "PUT",
+        &url,
+        Some(&jwt),
+        &json!({ "email": "a@localhost" }),
+    )
+    .await;
     assert_validation(&reply, &["body", "email"]);
     let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "username": 7 })).await;
     assert_validation(&reply, &["body"]);
     let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "username": "bob" })).await;
     assert_detail(&reply, 400, "Username already registered");
-    let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "email": "bob@example.com" })).await;
+    let reply = send_json(
+        &c,
+        "PUT",
+        &url,
+        Some(&jwt),
+        &json!({ "email": "bob@example.com" }),
+    )
+    .await;
     assert_detail(&reply, 400, "Email already registered");
 
     let new_password = "a-brand-new-password";
-    let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "password": new_password })).await;
+    let reply = send_json(
+        &c,
+        "PUT",
+        &url,
+        Some(&jwt),
+        &json!({ "password": new_password }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_hides(&reply, &[new_password, &jwt]);
     let reply = token_form(&c, &s, &[("username", "alice"), ("password", PASSWORD)]).await;
@@ -361,7 +395,14 @@ async fn put_users_me_updates_partially(b: Backend) {
     login(&c, &s, "alice", new_password).await;
 
     // `sub` is the username, so a rename invalidates every outstanding token.
-    let reply = send_json(&c, "PUT", &url, Some(&jwt), &json!({ "username": "alicia" })).await;
+    let reply = send_json(
+        &c,
+        "PUT",
+        &url,
+        Some(&jwt),
+        &json!({ "username": "alicia" }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_user_shape(&reply.body, "alicia", "al@example.org");
     let reply = get(&c, &url, Some(&jwt)).await;
@@ -444,7 +485,10 @@ async fn both_spellings_answer_directly(b: Backend) {
         let reply = get(&c, &s.url(path), Some(&jwt)).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text);
     }
-    for (i, path) in ["/v1/provider-keys", "/v1/provider-keys/"].iter().enumerate() {
+    for (i, path) in ["/v1/provider-keys", "/v1/provider-keys/"]
+        .iter()
+        .enumerate()
+    {
         let body = json!({ "provider_name": format!("p{i}"), "api_key": "sk-0123456789abcdef", "base_url": "https://api.example.com/v1" });
         let reply = post_json(&c, &s.url(path), Some(&jwt), &body).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text);

@@ -24,11 +24,25 @@ async fn create(c: &Client, s: &TestServer, jwt: &str, body: &Value) -> Reply {
 }
 
 async fn update(c: &Client, s: &TestServer, jwt: &str, id: i64, body: &Value) -> Reply {
-    send_json(c, "PUT", &s.url(&format!("/v1/api-keys/{id}")), Some(jwt), body).await
+    send_json(
+        c,
+        "PUT",
+        &s.url(&format!("/v1/api-keys/{id}")),
+        Some(jwt),
+        body,
+    )
+    .await
 }
 
 async fn delete(c: &Client, s: &TestServer, jwt: &str, id: i64) -> Reply {
-    send_raw(c, "DELETE", &s.url(&format!("/v1/api-keys/{id}")), Some(jwt), None).await
+    send_raw(
+        c,
+        "DELETE",
+        &s.url(&format!("/v1/api-keys/{id}")),
+        Some(jwt),
+        None,
+    )
+    .await
 }
 
 async fn regenerate(c: &Client, s: &TestServer, jwt: &str, id: i64) -> Reply {
@@ -77,12 +91,21 @@ async fn providers_seen(c: &Client, s: &TestServer, key: &str) -> Vec<String> {
 
 #[track_caller]
 fn assert_key_shape(body: &Value) {
-    for field in ["id", "key", "is_active", "created_at", "allowed_provider_key_ids"] {
+    for field in [
+        "id",
+        "key",
+        "is_active",
+        "created_at",
+        "allowed_provider_key_ids",
+    ] {
         assert!(body.get(field).is_some(), "{field} missing: {body}");
     }
     assert!(body["name"].is_null() || body["name"].is_string());
     assert!(body["last_used_at"].is_null() || body["last_used_at"].is_string());
-    assert!(body["allowed_provider_key_ids"].is_array(), "never null: {body}");
+    assert!(
+        body["allowed_provider_key_ids"].is_array(),
+        "never null: {body}"
+    );
 }
 
 async fn create_and_list(b: Backend) {
@@ -101,7 +124,10 @@ async fn create_and_list(b: Backend) {
     let first = reply.body["key"].as_str().unwrap().to_owned();
     let hex = first.strip_prefix("forge-").unwrap();
     assert!(hex.len() >= 36, "{first}");
-    assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(
+        hex.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
     let first_id = reply.body["id"].as_i64().unwrap();
 
     let reply = create(&c, &s, &jwt, &json!({ "name": "laptop" })).await;
@@ -188,7 +214,13 @@ async fn scope_semantics(b: Backend) {
     let nothing = reply.body["key"].as_str().unwrap().to_owned();
     assert!(providers_seen(&c, &s, &nothing).await.is_empty());
     // [ids]: only those (duplicates allowed).
-    let reply = create(&c, &s, &jwt, &json!({ "allowed_provider_key_ids": [p1, p1] })).await;
+    let reply = create(
+        &c,
+        &s,
+        &jwt,
+        &json!({ "allowed_provider_key_ids": [p1, p1] }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["allowed_provider_key_ids"], json!([p1]));
     let scoped_id = reply.body["id"].as_i64().unwrap();
@@ -196,7 +228,12 @@ async fn scope_semantics(b: Backend) {
     assert_eq!(providers_seen(&c, &s, &scoped).await, vec!["openai"]);
 
     let before = list(&c, &s, &jwt).await.len();
-    for ids in [json!([foreign]), json!([p1, foreign]), json!([999_999]), json!([gone])] {
+    for ids in [
+        json!([foreign]),
+        json!([p1, foreign]),
+        json!([999_999]),
+        json!([gone]),
+    ] {
         let reply = create(&c, &s, &jwt, &json!({ "allowed_provider_key_ids": ids })).await;
         assert_detail(&reply, 400, BAD_SCOPE);
     }
@@ -212,11 +249,25 @@ async fn scope_semantics(b: Backend) {
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(reply.body["allowed_provider_key_ids"], json!([p1]));
     }
-    let reply = update(&c, &s, &jwt, scoped_id, &json!({ "allowed_provider_key_ids": [p2] })).await;
+    let reply = update(
+        &c,
+        &s,
+        &jwt,
+        scoped_id,
+        &json!({ "allowed_provider_key_ids": [p2] }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["allowed_provider_key_ids"], json!([p2]));
     assert_eq!(providers_seen(&c, &s, &scoped).await, vec!["other"]);
-    let reply = update(&c, &s, &jwt, scoped_id, &json!({ "allowed_provider_key_ids": [p1, p2] })).await;
+    let reply = update(
+        &c,
+        &s,
+        &jwt,
+        scoped_id,
+        &json!({ "allowed_provider_key_ids": [p1, p2] }),
+    )
+    .await;
     let mut ids: Vec<i64> = reply.body["allowed_provider_key_ids"]
         .as_array()
         .unwrap()
@@ -227,11 +278,29 @@ async fn scope_semantics(b: Backend) {
     assert_eq!(ids, vec![p1, p2]);
     assert_eq!(providers_seen(&c, &s, &scoped).await, both);
     for ids in [json!([foreign]), json!([999_999]), json!([gone, p1])] {
-        let reply = update(&c, &s, &jwt, scoped_id, &json!({ "allowed_provider_key_ids": ids })).await;
+        let reply = update(
+            &c,
+            &s,
+            &jwt,
+            scoped_id,
+            &json!({ "allowed_provider_key_ids": ids }),
+        )
+        .await;
         assert_detail(&reply, 400, BAD_NEW_SCOPE);
     }
-    assert_eq!(providers_seen(&c, &s, &scoped).await, both, "a refused update changes nothing");
-    let reply = update(&c, &s, &jwt, scoped_id, &json!({ "allowed_provider_key_ids": [] })).await;
+    assert_eq!(
+        providers_seen(&c, &s, &scoped).await,
+        both,
+        "a refused update changes nothing"
+    );
+    let reply = update(
+        &c,
+        &s,
+        &jwt,
+        scoped_id,
+        &json!({ "allowed_provider_key_ids": [] }),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["allowed_provider_key_ids"], json!([]));
     assert!(providers_seen(&c, &s, &scoped).await.is_empty());
@@ -268,7 +337,11 @@ async fn update_name_and_activity(b: Backend) {
         assert_key_shape(&reply.body);
         assert_eq!(reply.body["id"], id);
         assert_eq!(reply.body["name"], name, "{body}");
-        assert_eq!(reply.body["key"], masked(&full), "PUT never shows the full key");
+        assert_eq!(
+            reply.body["key"],
+            masked(&full),
+            "PUT never shows the full key"
+        );
         assert_hides(&reply, &[&full]);
     }
 
@@ -312,7 +385,11 @@ async fn delete_is_soft_and_immediate(b: Backend) {
     assert_eq!(models(&c, &s, &full).await.0, 200);
 
     let reply = delete(&c, &s, &jwt, id).await;
-    assert_eq!(reply.status, 200, "a JSON snapshot, never 204: {}", reply.text);
+    assert_eq!(
+        reply.status, 200,
+        "a JSON snapshot, never 204: {}",
+        reply.text
+    );
     assert_key_shape(&reply.body);
     assert_eq!(reply.body["id"], id);
     assert_eq!(reply.body["name"], "doomed");
@@ -344,7 +421,11 @@ async fn delete_is_soft_and_immediate(b: Backend) {
         404,
         "API key not found",
     );
-    assert_detail(&regenerate(&c, &s, &jwt, id).await, 404, "API key not found");
+    assert_detail(
+        &regenerate(&c, &s, &jwt, id).await,
+        404,
+        "API key not found",
+    );
     assert_eq!(models(&c, &s, &full).await.0, 401, "still refused");
 }
 
@@ -379,7 +460,11 @@ async fn regenerate_keeps_everything_but_the_key(b: Backend) {
         assert_eq!(reply.body["created_at"], created_at);
         let new = reply.body["key"].as_str().unwrap().to_owned();
         assert!(new.starts_with("forge-") && new != old);
-        assert_eq!(models(&c, &s, &old).await.0, 401, "the old key stops at once");
+        assert_eq!(
+            models(&c, &s, &old).await.0,
+            401,
+            "the old key stops at once"
+        );
         assert_eq!(providers_seen(&c, &s, &new).await, vec!["openai"]);
         let listed = list(&c, &s, &jwt).await;
         assert_eq!(listed.len(), 1);
@@ -407,8 +492,16 @@ async fn unknown_foreign_and_malformed_ids(b: Backend) {
 
     for id in [bobs_id, 999_999, 0, -1] {
         let body = json!({ "name": "stolen", "is_active": false });
-        assert_detail(&update(&c, &s, &alice, id, &body).await, 404, "API key not found");
-        assert_detail(&regenerate(&c, &s, &alice, id).await, 404, "API key not found");
+        assert_detail(
+            &update(&c, &s, &alice, id, &body).await,
+            404,
+            "API key not found",
+        );
+        assert_detail(
+            &regenerate(&c, &s, &alice, id).await,
+            404,
+            "API key not found",
+        );
         assert_detail(&delete(&c, &s, &alice, id).await, 404, "API key not found");
     }
     // Bob's key was not touched by any of it.
@@ -433,10 +526,20 @@ async fn unknown_foreign_and_malformed_ids(b: Backend) {
         )
         .await;
         assert_validation(&reply, &["path"]);
-        let reply = send_raw(&c, "DELETE", &s.url(&format!("/v1/api-keys/{id}")), Some(&alice), None).await;
+        let reply = send_raw(
+            &c,
+            "DELETE",
+            &s.url(&format!("/v1/api-keys/{id}")),
+            Some(&alice),
+            None,
+        )
+        .await;
         assert_validation(&reply, &["path"]);
         let url = s.url(&format!("/v1/api-keys/{id}/regenerate"));
-        assert_validation(&send_raw(&c, "POST", &url, Some(&alice), None).await, &["path"]);
+        assert_validation(
+            &send_raw(&c, "POST", &url, Some(&alice), None).await,
+            &["path"],
+        );
     }
     // Without a token the id is never looked at.
     let reply = send_raw(&c, "DELETE", &s.url("/v1/api-keys/abc"), None, None).await;

@@ -38,7 +38,13 @@ async fn delete(c: &Client, s: &TestServer, jwt: &str, name: &str) -> Reply {
 }
 
 async fn batch(c: &Client, s: &TestServer, jwt: &str, items: &Value) -> Reply {
-    post_json(c, &s.url("/v1/provider-keys/batch-upsert"), Some(jwt), items).await
+    post_json(
+        c,
+        &s.url("/v1/provider-keys/batch-upsert"),
+        Some(jwt),
+        items,
+    )
+    .await
 }
 
 async fn list(c: &Client, s: &TestServer, jwt: &str) -> Reply {
@@ -113,7 +119,10 @@ async fn create_and_list(b: Backend) {
     assert_provider_shape(&reply.body, "openai", secret);
     assert_eq!(reply.body["user_id"], user_id);
     assert_eq!(reply.body["base_url"], "https://api.example.com/v1");
-    assert_eq!(reply.body["model_mapping"], json!({ "fast": "gpt-4o-mini" }));
+    assert_eq!(
+        reply.body["model_mapping"],
+        json!({ "fast": "gpt-4o-mini" })
+    );
     assert_eq!(reply.body["config"], Value::Null);
     assert_hides(&reply, &[secret, &jwt]);
 
@@ -127,7 +136,13 @@ async fn create_and_list(b: Backend) {
     assert_eq!(reply.body["model_mapping"], Value::Null);
     // Only the two required fields.
     let third = "xai-0123456789abcdefghij";
-    let reply = create(&c, &s, &jwt, &json!({ "provider_name": "xai", "api_key": third })).await;
+    let reply = create(
+        &c,
+        &s,
+        &jwt,
+        &json!({ "provider_name": "xai", "api_key": third }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["base_url"], Value::Null);
 
@@ -153,12 +168,28 @@ async fn create_errors(b: Backend) {
     let c = client();
     let jwt = register_and_login(&c, &s, "alice").await;
     let key = "sk-0123456789abcdef";
-    let reply = create(&c, &s, &jwt, &json!({ "provider_name": "openai", "api_key": key })).await;
+    let reply = create(
+        &c,
+        &s,
+        &jwt,
+        &json!({ "provider_name": "openai", "api_key": key }),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 
     for name in ["openai", "OpenAI", "OPENAI"] {
-        let reply = create(&c, &s, &jwt, &json!({ "provider_name": name, "api_key": key })).await;
-        assert_detail(&reply, 400, &format!("Provider key for {name} already exists"));
+        let reply = create(
+            &c,
+            &s,
+            &jwt,
+            &json!({ "provider_name": name, "api_key": key }),
+        )
+        .await;
+        assert_detail(
+            &reply,
+            400,
+            &format!("Provider key for {name} already exists"),
+        );
     }
     // A provider Forge has no default URL for needs a base_url; `""` counts as none.
     for base_url in [json!(null), json!(""), json!("   ")] {
@@ -166,14 +197,26 @@ async fn create_errors(b: Backend) {
         let reply = create(&c, &s, &jwt, &body).await;
         assert_eq!(reply.status, 400, "{}", reply.text);
         let detail = reply.body["detail"].as_str().unwrap();
-        assert!(detail.starts_with("Error initializing provider mycorp"), "{detail}");
+        assert!(
+            detail.starts_with("Error initializing provider mycorp"),
+            "{detail}"
+        );
         assert_hides(&reply, &[key]);
     }
-    for base_url in ["not a url", "ftp://files.example.com/v1", "https://user:pw@api.example.com/v1"] {
+    for base_url in [
+        "not a url",
+        "ftp://files.example.com/v1",
+        "https://user:pw@api.example.com/v1",
+    ] {
         let body = json!({ "provider_name": "mycorp", "api_key": key, "base_url": base_url });
         let reply = create(&c, &s, &jwt, &body).await;
         assert_eq!(reply.status, 400, "{base_url}: {}", reply.text);
-        assert!(reply.body["detail"].as_str().unwrap().starts_with("Error initializing provider mycorp"));
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("Error initializing provider mycorp")
+        );
     }
     let body = json!({ "provider_name": "mycorp", "api_key": key, "base_url": "https://llm.example.com/v1" });
     assert_eq!(create(&c, &s, &jwt, &body).await.status, 200);
@@ -222,18 +265,31 @@ async fn private_base_urls_need_the_operator(b: Backend) {
         let reply = create(&c, &s, &jwt, &body).await;
         assert_eq!(reply.status, 400, "{base_url}: {}", reply.text);
         let detail = reply.body["detail"].as_str().unwrap();
-        assert!(detail.starts_with("Error initializing provider local"), "{detail}");
+        assert!(
+            detail.starts_with("Error initializing provider local"),
+            "{detail}"
+        );
         let item = json!([{ "provider_name": "local", "api_key": key, "base_url": base_url }]);
         let reply = batch(&c, &s, &jwt, &item).await;
         assert_eq!(reply.status, 400, "{base_url}: {}", reply.text);
         let detail = reply.body["detail"].as_str().unwrap();
-        assert!(detail.starts_with("Error processing 'local': Error initializing provider local"), "{detail}");
+        assert!(
+            detail.starts_with("Error processing 'local': Error initializing provider local"),
+            "{detail}"
+        );
     }
     assert_eq!(list(&c, &s, &jwt).await.body, json!([]));
     // A public host is fine (checked by name, no DNS lookup), and cannot be moved to a private one.
     let body = json!({ "provider_name": "local", "api_key": key, "base_url": "https://llm.example.com/v1" });
     assert_eq!(create(&c, &s, &jwt, &body).await.status, 200);
-    let reply = update(&c, &s, &jwt, "local", &json!({ "base_url": "http://127.0.0.1:8080/v1" })).await;
+    let reply = update(
+        &c,
+        &s,
+        &jwt,
+        "local",
+        &json!({ "base_url": "http://127.0.0.1:8080/v1" }),
+    )
+    .await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     let listed = list(&c, &s, &jwt).await;
     assert_eq!(listed.body[0]["base_url"], "https://llm.example.com/v1");
@@ -268,7 +324,11 @@ async fn update_keeps_a_masked_secret(b: Backend) {
         assert_hides(&reply, &[&original]);
         let answer = chat(&c, &s, &forge, "openai/gpt-4o-mini").await;
         assert_eq!(answer.status, 200, "{secret}: {}", answer.text);
-        assert_eq!(upstream_auth(&fake), bearer, "the upstream still sees the original key");
+        assert_eq!(
+            upstream_auth(&fake),
+            bearer,
+            "the upstream still sees the original key"
+        );
     }
 
     // A real new value replaces it, at once.
@@ -279,7 +339,10 @@ async fn update_keeps_a_masked_secret(b: Backend) {
     assert_hides(&reply, &[replacement]);
     let answer = chat(&c, &s, &forge, "openai/gpt-4o-mini").await;
     assert_eq!(upstream_auth(&fake), format!("Bearer {replacement}"));
-    assert_eq!(answer.status, 401, "the fake refuses a key it does not know");
+    assert_eq!(
+        answer.status, 401,
+        "the fake refuses a key it does not know"
+    );
     assert_hides(&answer, &[replacement, &original]);
     let reply = update(&c, &s, &jwt, "openai", &json!({ "api_key": original })).await;
     assert_eq!(reply.status, 200);
@@ -303,7 +366,11 @@ async fn update_sets_fields_by_presence(b: Backend) {
 
     let steps = [
         // Absent fields are untouched.
-        (json!({}), json!("https://a.example.com/v1"), json!({ "fast": "gpt-4o-mini" })),
+        (
+            json!({}),
+            json!("https://a.example.com/v1"),
+            json!({ "fast": "gpt-4o-mini" }),
+        ),
         (
             json!({ "model_mapping": { "smart": "gpt-4o" } }),
             json!("https://a.example.com/v1"),
@@ -315,7 +382,11 @@ async fn update_sets_fields_by_presence(b: Backend) {
             json!({ "smart": "gpt-4o" }),
         ),
         // Present means set, null included.
-        (json!({ "model_mapping": null }), json!("https://b.example.com/v1"), Value::Null),
+        (
+            json!({ "model_mapping": null }),
+            json!("https://b.example.com/v1"),
+            Value::Null,
+        ),
         (json!({ "base_url": null }), Value::Null, Value::Null),
         (json!({ "base_url": "" }), json!(""), Value::Null),
     ];
@@ -330,10 +401,21 @@ async fn update_sets_fields_by_presence(b: Backend) {
         assert_eq!(listed.body[0]["model_mapping"], mapping);
     }
     for path in ["/v1/provider-keys/nosuch", "/v1/provider-keys/bobonly"] {
-        let reply = send_json(&c, "PUT", &s.url(path), Some(&jwt), &json!({ "api_key": "sk-stolen-0123456789" })).await;
+        let reply = send_json(
+            &c,
+            "PUT",
+            &s.url(path),
+            Some(&jwt),
+            &json!({ "api_key": "sk-stolen-0123456789" }),
+        )
+        .await;
         assert_detail(&reply, 404, NOT_FOUND);
     }
-    for body in [json!({ "model_mapping": ["a"] }), json!({ "api_key": 5 }), json!("x")] {
+    for body in [
+        json!({ "model_mapping": ["a"] }),
+        json!({ "api_key": 5 }),
+        json!("x"),
+    ] {
         assert_validation(&update(&c, &s, &jwt, "openai", &body).await, &["body"]);
     }
     // Bob's keys of the same and of other names were never touched.
@@ -391,11 +473,19 @@ async fn delete_snapshots_and_unscopes(b: Backend) {
         .unwrap();
     let models = read(resp).await;
     assert_eq!(models.status, 200);
-    assert_eq!(models.body["data"], json!([]), "not unrestricted: {}", models.text);
+    assert_eq!(
+        models.body["data"],
+        json!([]),
+        "not unrestricted: {}",
+        models.text
+    );
     assert_eq!(chat(&c, &s, &only, "openai/gpt-4o-mini").await.status, 404);
     assert_eq!(chat(&c, &s, &only, "other/gpt-4o-mini").await.status, 403);
     // Bob's provider key of the same name is untouched.
-    assert_eq!(chat(&c, &s, &bobs_key, "openai/gpt-4o-mini").await.status, 200);
+    assert_eq!(
+        chat(&c, &s, &bobs_key, "openai/gpt-4o-mini").await.status,
+        200
+    );
 
     for name in ["openai", "nosuch"] {
         assert_detail(&delete(&c, &s, &jwt, name).await, 404, NOT_FOUND);
@@ -435,9 +525,16 @@ async fn batch_upsert(b: Backend) {
     ]);
     let reply = batch(&c, &s, &jwt, &items).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body.as_array().unwrap().len(), 1, "created and updated entries only");
+    assert_eq!(
+        reply.body.as_array().unwrap().len(),
+        1,
+        "created and updated entries only"
+    );
     assert_provider_shape(&reply.body[0], "openai", &secret);
-    assert_eq!(reply.body[0]["model_mapping"], json!({ "fast": "gpt-4o-mini" }));
+    assert_eq!(
+        reply.body[0]["model_mapping"],
+        json!({ "fast": "gpt-4o-mini" })
+    );
     assert_eq!(names(&list(&c, &s, &jwt).await), vec!["openai"]);
     let answer = chat(&c, &s, &forge, "fast").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
@@ -457,9 +554,18 @@ async fn batch_upsert(b: Backend) {
     let items = json!([{ "provider_name": "newone", "base_url": "https://n.example.com/v1" }]);
     let reply = batch(&c, &s, &jwt, &items).await;
     assert_eq!(reply.status, 422, "{}", reply.text);
-    assert!(reply.body["detail"].as_str().unwrap().starts_with("Error processing 'newone': "));
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Error processing 'newone': ")
+    );
     assert_eq!(batch(&c, &s, &jwt, &json!([])).await.body, json!([]));
-    for body in [json!({}), json!([{ "api_key": "x" }]), json!([{ "provider_name": "x", "model_mapping": 3 }])] {
+    for body in [
+        json!({}),
+        json!([{ "api_key": "x" }]),
+        json!([{ "provider_name": "x", "model_mapping": 3 }]),
+    ] {
         assert_validation(&batch(&c, &s, &jwt, &body).await, &["body"]);
     }
     assert_eq!(names(&list(&c, &s, &jwt).await), vec!["openai"]);

@@ -141,7 +141,10 @@ impl Drop for TestServer {
             // DROP DATABASE ... WITH (FORCE) also ends the stopping server's connections.
             let url = self.database_url.clone();
             let dropped = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(forge_storage::testing::drop_postgres(PG_ADMIN_URL, &url))
             })
             .join();

@@ -76,12 +76,15 @@ pub fn chat_request_to_canonical(req: &ChatCompletionRequest) -> Result<ChatRequ
         max_tokens: req.max_completion_tokens.or(req.max_tokens),
         temperature: req.temperature,
         top_p: req.top_p,
+        top_k: None,
         stop: req.stop.as_ref().map(Stop::to_vec).unwrap_or_default(),
         stream: req.stream.unwrap_or(false),
         response_format: req.response_format.clone(),
         reasoning_effort: req.reasoning_effort.clone(),
+        thinking: None,
         user: req.user.clone(),
         extra,
+        dialect_extra: Default::default(),
     })
 }
 
@@ -244,7 +247,8 @@ fn message_from_canonical(m: &Message) -> Vec<ChatMessage> {
     let mut tool_calls = Vec::new();
     for part in &m.content {
         match part {
-            ContentPart::ToolResult { call_id, content } => {
+            ContentPart::ToolResult { call_id, content }
+            | ContentPart::ToolError { call_id, content } => {
                 let wire: Vec<WirePart> = content.iter().filter_map(part_from_canonical).collect();
                 out.push(ChatMessage {
                     role: WireRole::Tool,
@@ -350,8 +354,12 @@ fn part_from_canonical(part: &ContentPart) -> Option<WirePart> {
         },
         // OpenAI has no request slot for prior reasoning; tool parts are handled by the caller.
         ContentPart::Reasoning { .. }
+        | ContentPart::RedactedReasoning { .. }
+        | ContentPart::CacheBreakpoint { .. }
+        | ContentPart::Native { .. }
         | ContentPart::ToolCall { .. }
-        | ContentPart::ToolResult { .. } => {
+        | ContentPart::ToolResult { .. }
+        | ContentPart::ToolError { .. } => {
             return None;
         }
     })
@@ -524,7 +532,11 @@ pub fn chat_response_from_canonical(resp: &ChatResponse) -> ChatCompletionRespon
             ContentPart::Image { .. }
             | ContentPart::Audio { .. }
             | ContentPart::File { .. }
-            | ContentPart::ToolResult { .. } => {}
+            | ContentPart::ToolResult { .. }
+            | ContentPart::ToolError { .. }
+            | ContentPart::RedactedReasoning { .. }
+            | ContentPart::CacheBreakpoint { .. }
+            | ContentPart::Native { .. } => {}
         }
     }
     if text.is_none() && tool_calls.is_empty() && refusal.is_none() {
@@ -654,7 +666,7 @@ impl ChunkRenderer {
         }
         self.head.as_ref()?;
         Some(match event {
-            StreamEvent::Start { .. } => return None,
+            StreamEvent::Start { .. } | StreamEvent::RedactedReasoning { .. } => return None,
             StreamEvent::TextDelta { text } => self.chunk(
                 ChunkDelta {
                     content: Some(text.clone()),
@@ -662,6 +674,8 @@ impl ChunkRenderer {
                 },
                 None,
             ),
+            // A signature alone has nothing to show in OpenAI's reasoning text.
+            StreamEvent::ReasoningDelta { text, .. } if text.is_empty() => return None,
             StreamEvent::ReasoningDelta { text, .. } => self.chunk(
                 ChunkDelta {
                     reasoning_content: Some(text.clone()),

@@ -60,14 +60,14 @@ impl Store {
     pub async fn create_forge_key(&self, k: &NewForgeKey<'_>) -> Result<ForgeKey, StorageError> {
         let row = InsertForgeKey {
             user_id: k.user_id,
-            key_digest: k.key_digest,
-            key_suffix: k.key_suffix,
-            name: k.name,
+            key_digest: k.key_digest.to_owned(),
+            key_suffix: k.key_suffix.to_owned(),
+            name: k.name.map(str::to_owned),
             is_active: true,
             scope_restricted: k.scope.is_some(),
             created_at: now(),
         };
-        let scope = k.scope.unwrap_or(&[]);
+        let scope = k.scope.unwrap_or(&[]).to_vec();
         with_conn!(self.db(), |conn| {
             conn.transaction::<_, StorageError, _>(async |conn| {
                 let created: ForgeKeyRow = diesel::insert_into(fk::table)
@@ -75,7 +75,7 @@ impl Store {
                     .returning(ForgeKeyRow::as_returning())
                     .get_result(conn)
                     .await?;
-                insert_scope!(conn, created.id, scope);
+                insert_scope!(conn, created.id, &scope);
                 let pairs = scope_pairs!(conn, [created.id])?;
                 Ok(created.into_model(&pairs))
             })
@@ -134,7 +134,7 @@ impl Store {
             is_active: c.is_active,
             scope_restricted: c.scope.as_ref().map(|_| true),
         };
-        let scope = c.scope.as_deref();
+        let scope = c.scope.clone();
         with_conn!(self.db(), |conn| {
             conn.transaction::<_, StorageError, _>(async |conn| {
                 // Write first: on SQLite that takes the write lock before anything is read.
@@ -150,7 +150,7 @@ impl Store {
                 .await
                 .optional()?;
                 let Some(row) = row else { return Ok(None) };
-                if let Some(scope) = scope {
+                if let Some(scope) = &scope {
                     diesel::delete(scopes::table.filter(scopes::forge_api_key_id.eq(row.id)))
                         .execute(conn)
                         .await?;
@@ -172,6 +172,7 @@ impl Store {
         key_digest: &str,
         key_suffix: &str,
     ) -> Result<Option<ForgeKey>, StorageError> {
+        let (key_digest, key_suffix) = (key_digest.to_owned(), key_suffix.to_owned());
         with_conn!(self.db(), |conn| {
             conn.transaction::<_, StorageError, _>(async |conn| {
                 let row: Option<ForgeKeyRow> = diesel::update(
@@ -257,6 +258,7 @@ impl Store {
     /// The live key with this digest (active or not), its user and the user's live provider
     /// keys. `None` if no live key has this digest.
     pub async fn load_auth(&self, key_digest: &str) -> Result<Option<AuthRecord>, StorageError> {
+        let key_digest = key_digest.to_owned();
         with_conn!(self.db(), |conn| {
             let row: Option<ForgeKeyRow> = fk::table
                 .filter(fk::key_digest.eq(key_digest))

@@ -20,13 +20,12 @@ impl Store {
         k: &NewProviderKey<'_>,
     ) -> Result<ProviderKey, StorageError> {
         let at = now();
-        let name_lower = k.provider_name.to_lowercase();
         let row = InsertProviderKey {
             user_id: k.user_id,
-            provider_name: k.provider_name,
-            provider_name_lower: &name_lower,
-            encrypted_api_key: k.encrypted_api_key,
-            base_url: k.base_url,
+            provider_name: k.provider_name.to_owned(),
+            provider_name_lower: k.provider_name.to_lowercase(),
+            encrypted_api_key: k.encrypted_api_key.to_vec(),
+            base_url: k.base_url.map(str::to_owned),
             model_mapping: k.model_mapping.map(encode_map).transpose()?,
             config: k.config.map(encode_map).transpose()?,
             created_at: at,

@@ -14,12 +14,11 @@ impl Store {
     /// the insert. A taken username or email is `Conflict("username" | "email")`.
     pub async fn create_user(&self, u: &NewUser<'_>) -> Result<User, StorageError> {
         let at = now();
-        let email_lower = u.email.to_lowercase();
         let row = InsertUser {
-            username: u.username,
-            email: u.email,
-            email_lower: &email_lower,
-            hashed_password: u.hashed_password,
+            username: u.username.to_owned(),
+            email: u.email.to_owned(),
+            email_lower: u.email.to_lowercase(),
+            hashed_password: u.hashed_password.to_owned(),
             is_active: true,
             is_admin: false,
             created_at: at,
@@ -70,6 +69,7 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, StorageError> {
+        let username = username.to_owned();
         with_conn!(self.db(), |conn| {
             let row: Option<UserRow> = users::table
                 .filter(users::username.eq(username))

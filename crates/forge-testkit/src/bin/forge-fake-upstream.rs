@@ -1,19 +1,31 @@
-//! The fake OpenAI upstream as a process, for the Python end-to-end tests.
+//! The fake upstreams as a process, for the Python end-to-end tests.
 //!
-//! `forge-fake-upstream [--port N] [--api-key KEY] [--models a,b,c] [--reply TEXT]
-//! [--stream-chunks N]` prints `listening on http://127.0.0.1:PORT/v1` once bound, then serves
-//! until killed. Faults are chosen per request with the `x-fake-fault` header.
+//! `forge-fake-upstream [--kind openai|anthropic|gemini] [--port N] [--api-key KEY]
+//! [--models a,b,c] [--reply TEXT] [--stream-chunks N]` prints `listening on BASE_URL` once
+//! bound (`http://127.0.0.1:PORT/v1`, or `/v1beta` for gemini), then serves until killed.
+//! Faults are chosen per request with the `x-fake-fault` header.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use forge_testkit::{FakeOpenAi, FakeOpenAiConfig};
+use forge_testkit::{
+    FakeAnthropic, FakeAnthropicConfig, FakeGemini, FakeGeminiConfig, FakeOpenAi, FakeOpenAiConfig,
+};
 
-const USAGE: &str = "usage: forge-fake-upstream [--port N] [--api-key KEY] [--models a,b,c] [--reply TEXT] [--stream-chunks N]";
+const USAGE: &str = "usage: forge-fake-upstream [--kind openai|anthropic|gemini] [--port N] [--api-key KEY] [--models a,b,c] [--reply TEXT] [--stream-chunks N]";
 
-fn parse(args: impl Iterator<Item = String>) -> Result<(FakeOpenAiConfig, u16), String> {
-    let mut cfg = FakeOpenAiConfig::default();
-    let mut port = 0u16;
+#[derive(Default)]
+struct Args {
+    kind: Option<String>,
+    port: u16,
+    api_key: Option<String>,
+    models: Option<Vec<String>>,
+    reply: Option<String>,
+    stream_chunks: Option<usize>,
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
     let mut args = args;
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -23,40 +35,99 @@ fn parse(args: impl Iterator<Item = String>) -> Result<(FakeOpenAiConfig, u16), 
             .next()
             .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
-            "--port" => port = value.parse().map_err(|_| format!("bad --port `{value}`"))?,
-            "--api-key" => cfg.api_key = value,
+            "--kind" => out.kind = Some(value),
+            "--port" => out.port = value.parse().map_err(|_| format!("bad --port `{value}`"))?,
+            "--api-key" => out.api_key = Some(value),
             "--models" => {
-                cfg.models = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_owned)
-                    .collect();
+                out.models = Some(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                );
             }
-            "--reply" => cfg.reply = Some(value),
+            "--reply" => out.reply = Some(value),
             "--stream-chunks" => {
-                cfg.stream_chunks = value
-                    .parse()
-                    .map_err(|_| format!("bad --stream-chunks `{value}`"))?;
+                out.stream_chunks = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("bad --stream-chunks `{value}`"))?,
+                );
             }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    Ok((cfg, port))
+    Ok(out)
+}
+
+/// Applies the flags given to a kind's default configuration (same four fields everywhere).
+macro_rules! configure {
+    ($cfg:expr, $args:expr) => {{
+        let mut cfg = $cfg;
+        if let Some(key) = $args.api_key {
+            cfg.api_key = key;
+        }
+        if let Some(models) = $args.models {
+            cfg.models = models;
+        }
+        if $args.reply.is_some() {
+            cfg.reply = $args.reply;
+        }
+        if let Some(n) = $args.stream_chunks {
+            cfg.stream_chunks = n;
+        }
+        cfg
+    }};
+}
+
+/// Keeps whichever server runs alive until the process is killed.
+enum Running {
+    OpenAi(FakeOpenAi),
+    Anthropic(FakeAnthropic),
+    Gemini(FakeGemini),
+}
+
+impl Running {
+    fn base_url(&self) -> String {
+        match self {
+            Running::OpenAi(s) => s.base_url(),
+            Running::Anthropic(s) => s.base_url(),
+            Running::Gemini(s) => s.base_url(),
+        }
+    }
+}
+
+fn start(args: Args) -> Result<Running, String> {
+    let port = args.port;
+    let kind = args.kind.clone().unwrap_or_else(|| "openai".to_owned());
+    let started = match kind.as_str() {
+        "openai" => FakeOpenAi::try_start(configure!(FakeOpenAiConfig::default(), args), port)
+            .map(Running::OpenAi),
+        "anthropic" => {
+            FakeAnthropic::try_start(configure!(FakeAnthropicConfig::default(), args), port)
+                .map(Running::Anthropic)
+        }
+        "gemini" => FakeGemini::try_start(configure!(FakeGeminiConfig::default(), args), port)
+            .map(Running::Gemini),
+        other => return Err(format!("unknown --kind `{other}`\n{USAGE}")),
+    };
+    started.map_err(|e| format!("forge-fake-upstream: cannot listen on 127.0.0.1:{port}: {e}"))
 }
 
 fn main() -> ExitCode {
-    let (cfg, port) = match parse(std::env::args().skip(1)) {
+    let args = match parse(std::env::args().skip(1)) {
         Ok(v) => v,
         Err(msg) => {
             eprintln!("{msg}");
             return ExitCode::from(2);
         }
     };
-    let server = match FakeOpenAi::try_start(cfg, port) {
+    let server = match start(args) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("forge-fake-upstream: cannot listen on 127.0.0.1:{port}: {e}");
+        Err(msg) => {
+            eprintln!("{msg}");
             return ExitCode::FAILURE;
         }
     };

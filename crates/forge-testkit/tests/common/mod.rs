@@ -83,3 +83,60 @@ pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// A response read whole: status, the headers asked about, body text.
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+/// Sends `body` (JSON, or nothing for GET) with `headers` to `url` and reads the answer.
+pub async fn send(url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Reply {
+    let mut req = match body {
+        Some(_) => client().post(url),
+        None => client().get(url),
+    };
+    for (k, v) in headers {
+        req = req.insert_header((*k, *v));
+    }
+    let mut resp = match body {
+        Some(b) => req.send_json(b).await.unwrap(),
+        None => req.send().await.unwrap(),
+    };
+    let bytes = resp.body().limit(1 << 20).await.unwrap_or_default();
+    Reply {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        text: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+/// Writes a raw HTTP/1.1 request and reads until the server closes the connection.
+pub async fn raw_http(addr: std::net::SocketAddr, request: String) -> String {
+    actix_rt::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .unwrap()
+}

@@ -1,0 +1,127 @@
+//! Google's generateContent dialect (`/v1beta/models/{model}:generateContent`,
+//! `:streamGenerateContent`, `:countTokens`, also under `/v1/models/...` where current
+//! google-genai SDKs call), to any upstream: natively to Gemini, translated to everything else.
+//! Errors are Google's `{"error":{"code","message","status"}}` with the upstream's status.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use forge_core::Error;
+use forge_core::gemini::GenerateContentRequest;
+use serde_json::json;
+
+use crate::auth::forge_key::authenticate_gemini;
+use crate::error::ProxyError;
+use crate::proxy::dialect::Dialect;
+use crate::proxy::messages::estimate_tokens;
+use crate::proxy::pipeline::{self, parse_typed, read_body};
+use crate::proxy::relay::Terminal;
+use crate::proxy::resolve;
+use crate::proxy::translate::Render;
+use crate::proxy::transport::Transport;
+use crate::proxy::upstream::Upstream;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Generate,
+    StreamGenerate,
+    CountTokens,
+}
+
+/// `{model}:{action}`; the model may itself contain `/` (`openai/gpt-4o`), sent encoded or not.
+fn parse_target(target: &str) -> Result<(String, Action), Error> {
+    let target = target.replace("%2F", "/").replace("%2f", "/");
+    let (model, action) = target
+        .rsplit_once(':')
+        .ok_or_else(|| Error::NotFound(format!("unknown method for `{target}`")))?;
+    let model = model.strip_prefix("models/").unwrap_or(model);
+    let action = match action {
+        "generateContent" => Action::Generate,
+        "streamGenerateContent" => Action::StreamGenerate,
+        "countTokens" => Action::CountTokens,
+        other => {
+            return Err(Error::NotFound(format!(
+                "method `{other}` is not supported"
+            )));
+        }
+    };
+    Ok((model.to_owned(), action))
+}
+
+pub async fn generate(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    gemini_route(&req, payload, &state, &transport)
+        .await
+        .map_err(ProxyError::in_dialect(Dialect::Gemini))
+}
+
+async fn gemini_route(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    transport: &Transport,
+) -> Result<HttpResponse, Error> {
+    let (model, action) = parse_target(req.match_info().query("target"))?;
+    let ctx = authenticate_gemini(state, req).await?;
+    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
+    let route = resolve::resolve(&ctx, &model)?;
+    let provider = route.provider.name_lower.as_str();
+    let wire = || parse_typed::<GenerateContentRequest>(&body);
+    if action == Action::CountTokens {
+        // No counting endpoint is called: an estimate, as for Anthropic's count_tokens.
+        let canonical =
+            forge_core::gemini::convert::request_to_canonical(&route.upstream_model, &wire()?)?;
+        return Ok(HttpResponse::Ok().json(json!({ "totalTokens": estimate_tokens(&canonical) })));
+    }
+    let stream = action == Action::StreamGenerate;
+    match Upstream::for_provider(route.provider)? {
+        Upstream::Gemini(adapter) => {
+            let upstream_req = adapter.passthrough(&route.upstream_model, body.clone(), stream);
+            let upstream = Upstream::Gemini(adapter);
+            pipeline::passthrough(
+                transport,
+                &upstream,
+                provider,
+                upstream_req,
+                stream,
+                Terminal::GeminiFinish,
+            )
+            .await
+        }
+        other => {
+            let mut canonical =
+                forge_core::gemini::convert::request_to_canonical(&route.upstream_model, &wire()?)?;
+            canonical.model = route.upstream_model.clone();
+            canonical.stream = stream;
+            pipeline::translated(transport, other, provider, &canonical, Render::Gemini).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse_target("gemini-2.5-flash:generateContent").unwrap(),
+            ("gemini-2.5-flash".into(), Action::Generate)
+        );
+        assert_eq!(
+            parse_target("openai/gpt-4o:streamGenerateContent").unwrap(),
+            ("openai/gpt-4o".into(), Action::StreamGenerate)
+        );
+        assert_eq!(
+            parse_target("openai%2Fgpt-4o:countTokens").unwrap(),
+            ("openai/gpt-4o".into(), Action::CountTokens)
+        );
+        assert_eq!(parse_target("models/x:generateContent").unwrap().0, "x");
+        assert!(parse_target("gemini-2.5-flash").is_err());
+        assert!(parse_target("x:embedContent").is_err());
+    }
+}

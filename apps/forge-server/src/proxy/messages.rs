@@ -1,0 +1,156 @@
+//! `POST /v1/messages` and `/v1/messages/count_tokens` in Anthropic's dialect, to any upstream:
+//! natively to Anthropic, translated through the canonical form to everything else. Errors are
+//! Anthropic's `{"type":"error","error":{...}}` with the upstream's status.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use forge_core::Error;
+use forge_core::anthropic::{CountTokensRequest, MessagesRequest};
+use forge_core::canonical::{ChatRequest, ContentPart};
+use forge_core::json::RawObject;
+use serde_json::json;
+
+use crate::auth::forge_key::authenticate;
+use crate::error::ProxyError;
+use crate::proxy::dialect::Dialect;
+use crate::proxy::pipeline::{self, parse_typed, read_body};
+use crate::proxy::relay::Terminal;
+use crate::proxy::required_str;
+use crate::proxy::resolve;
+use crate::proxy::translate::Render;
+use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
+use crate::proxy::upstream::Upstream;
+use crate::state::AppState;
+
+pub async fn messages(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    messages_route(&req, payload, &state, &transport)
+        .await
+        .map_err(ProxyError::in_dialect(Dialect::Anthropic))
+}
+
+pub async fn count_tokens(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    count_tokens_route(&req, payload, &state, &transport)
+        .await
+        .map_err(ProxyError::in_dialect(Dialect::Anthropic))
+}
+
+fn beta_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("anthropic-beta")
+        .and_then(|v| v.to_str().ok())
+}
+
+async fn messages_route(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    transport: &Transport,
+) -> Result<HttpResponse, Error> {
+    let ctx = authenticate(state, req).await?;
+    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
+    let object = RawObject::parse(&body)?;
+    let model = required_str(&object, "model")?;
+    let stream = object.get_bool("stream")?.unwrap_or(false);
+    let route = resolve::resolve(&ctx, &model)?;
+    let provider = route.provider.name_lower.as_str();
+    match Upstream::for_provider(route.provider)? {
+        Upstream::Anthropic(adapter) => {
+            let body = Upstream::passthrough_body(&body, &route.upstream_model)?;
+            let upstream_req = adapter.passthrough(body, beta_header(req));
+            let upstream = Upstream::Anthropic(adapter);
+            pipeline::passthrough(
+                transport,
+                &upstream,
+                provider,
+                upstream_req,
+                stream,
+                Terminal::AnthropicStop,
+            )
+            .await
+        }
+        other => {
+            let wire: MessagesRequest = parse_typed(&body)?;
+            let mut canonical = forge_core::anthropic::convert::request_to_canonical(&wire);
+            canonical.model = route.upstream_model.clone();
+            canonical.stream = stream;
+            pipeline::translated(
+                transport,
+                other,
+                provider,
+                &canonical,
+                Render::Anthropic {
+                    requested_model: model,
+                },
+            )
+            .await
+        }
+    }
+}
+
+async fn count_tokens_route(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    transport: &Transport,
+) -> Result<HttpResponse, Error> {
+    let ctx = authenticate(state, req).await?;
+    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
+    let object = RawObject::parse(&body)?;
+    let model = required_str(&object, "model")?;
+    let route = resolve::resolve(&ctx, &model)?;
+    let provider = route.provider.name_lower.as_str();
+    let mut wire: CountTokensRequest = parse_typed(&body)?;
+    let upstream = Upstream::for_provider(route.provider)?;
+    if let Upstream::Anthropic(adapter) = &upstream {
+        wire.model = route.upstream_model.clone();
+        let upstream_req = adapter.count_tokens_request(&wire, beta_header(req))?;
+        let mut resp = pipeline::send(transport, &upstream, provider, upstream_req).await?;
+        let answer = transport
+            .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+            .await?;
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(answer));
+    }
+    // Other providers have no counting endpoint: estimate as Forge v1 does (about 4 characters
+    // per token, plus a few tokens of framing per message). Usage is billed from real counts.
+    let mut messages = MessagesRequest::new(model, 1, wire.messages.clone());
+    messages.system = wire.system.clone();
+    messages.tools = wire.tools.clone();
+    let canonical = forge_core::anthropic::convert::request_to_canonical(&messages);
+    Ok(HttpResponse::Ok().json(json!({ "input_tokens": estimate_tokens(&canonical) })))
+}
+
+/// A rough token estimate for providers without a counting endpoint.
+pub fn estimate_tokens(req: &ChatRequest) -> u64 {
+    fn chars(part: &ContentPart) -> usize {
+        match part {
+            ContentPart::Text { text } | ContentPart::Reasoning { text, .. } => text.len(),
+            ContentPart::ToolCall {
+                name, arguments, ..
+            } => name.len() + arguments.len(),
+            ContentPart::ToolResult { content, .. } | ContentPart::ToolError { content, .. } => {
+                content.iter().map(chars).sum()
+            }
+            _ => 0,
+        }
+    }
+    let mut total: usize = 0;
+    for message in &req.messages {
+        total += 16 + message.content.iter().map(chars).sum::<usize>();
+    }
+    for tool in &req.tools {
+        total += tool.name.len() + tool.description.as_deref().map_or(0, str::len);
+        total += tool.parameters.as_ref().map_or(0, |p| p.to_string().len());
+    }
+    (total as u64).div_ceil(4)
+}

@@ -1,0 +1,172 @@
+//! The two ways a request reaches an upstream. **Passthrough** when the client already speaks
+//! the upstream's dialect: the body goes out with only `model` rewritten and the answer comes
+//! back byte for byte. **Translation** otherwise: client dialect -> canonical -> upstream
+//! dialect, and the answer back the same way.
+
+use actix_web::HttpRequest;
+use actix_web::HttpResponse;
+use actix_web::http::{StatusCode, header};
+use actix_web::web;
+use bytes::{Bytes, BytesMut};
+use forge_core::Error;
+use forge_core::canonical::ChatRequest;
+use forge_core::upstream::UpstreamRequest;
+use futures_util::StreamExt;
+
+use crate::proxy::relay::{self, Terminal};
+use crate::proxy::translate::{self, Decoder, Render};
+use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport, UpstreamResponse};
+use crate::proxy::upstream::Upstream;
+
+/// Upstream response headers worth passing on (request ids and rate-limit information).
+fn forwardable(name: &str) -> bool {
+    name == "x-request-id"
+        || name == "request-id"
+        || name.starts_with("x-ratelimit-")
+        || name.starts_with("anthropic-ratelimit-")
+        || name.starts_with("openai-")
+        || name == "retry-after"
+}
+
+/// Sends and turns a non-2xx answer into the upstream's error (status kept, secrets scrubbed).
+pub async fn send(
+    transport: &Transport,
+    upstream: &Upstream,
+    provider: &str,
+    req: UpstreamRequest,
+) -> Result<UpstreamResponse, Error> {
+    let mut resp = transport.send(provider, req).await?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let retry_after = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = transport
+        .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+        .await?;
+    tracing::info!(
+        provider,
+        status = status.as_u16(),
+        "upstream answered with an error"
+    );
+    Err(upstream.parse_error(status.as_u16(), retry_after.as_deref(), &body))
+}
+
+/// Relays the upstream's answer unchanged: streamed as it arrives, or whole.
+pub async fn passthrough(
+    transport: &Transport,
+    upstream: &Upstream,
+    provider: &str,
+    req: UpstreamRequest,
+    stream: bool,
+    terminal: Terminal,
+) -> Result<HttpResponse, Error> {
+    let mut resp = send(transport, upstream, provider, req).await?;
+    let timeouts = transport.timeouts;
+    if stream {
+        return relay::stream_response(
+            resp,
+            provider,
+            terminal,
+            timeouts.first_byte,
+            timeouts.idle,
+        )
+        .await;
+    }
+    let body = transport
+        .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+        .await?;
+    if is_json(&resp) && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        // A body cut short by a dropped connection looks complete to awc; never pass it on.
+        return Err(Error::UpstreamUnreachable {
+            provider: provider.to_owned(),
+            message: "the response body was incomplete or not valid JSON".into(),
+        });
+    }
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::OK);
+    let mut out = HttpResponse::build(status);
+    for (name, value) in resp.headers() {
+        if name == header::CONTENT_TYPE || forwardable(name.as_str()) {
+            out.insert_header((name.clone(), value.clone()));
+        }
+    }
+    Ok(out.body(body))
+}
+
+/// Sends a canonical request to any upstream and answers in the client's dialect.
+pub async fn translated(
+    transport: &Transport,
+    upstream: Upstream,
+    provider: &str,
+    request: &ChatRequest,
+    render: Render,
+) -> Result<HttpResponse, Error> {
+    let upstream_req = upstream.chat_request(request)?;
+    let mut resp = send(transport, &upstream, provider, upstream_req).await?;
+    let timeouts = transport.timeouts;
+    if request.stream {
+        let decoder = Decoder::new(upstream, provider, &request.model);
+        let encoder = render.encoder();
+        return translate::stream(
+            resp,
+            decoder,
+            encoder,
+            provider,
+            timeouts.first_byte,
+            timeouts.idle,
+        )
+        .await;
+    }
+    let body = transport
+        .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+        .await?;
+    let mut answer = upstream.parse_response(&body)?;
+    if answer.model.is_empty() {
+        answer.model = request.model.clone();
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(render.response(&answer)?))
+}
+
+fn is_json(resp: &UpstreamResponse) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+/// Reads the request body, refusing more than `limit` bytes before buffering them.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, Error> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| Error::invalid(format!("could not read the request body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// A typed view of a body for translation; a shape error is the client's mistake.
+pub fn parse_typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::invalid(format!("invalid request body: {e}")))
+}

@@ -1,0 +1,397 @@
+//! Stream translation between dialects: upstream bytes are decoded into canonical stream events
+//! by the upstream's decoder and rendered by the client's encoder. Each side is a small state
+//! machine owned by the stream, so ids, models and tool-call indexes stay real and consistent.
+
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use bytes::{Bytes, BytesMut};
+use forge_core::TimeoutPhase;
+use forge_core::canonical::{ChatResponse, StreamEvent, Usage};
+use forge_core::openai::convert::{ChunkRenderer, chat_response_from_canonical};
+use forge_core::sse::{SseEvent, SseParser};
+use forge_core::{Error, anthropic, gemini};
+use forge_provider_gemini::GeminiAdapter;
+use forge_provider_openai::OpenAiAdapter;
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::proxy::relay::error_event;
+use crate::proxy::transport::UpstreamResponse;
+use crate::proxy::upstream::Upstream;
+
+/// Turns an upstream's SSE bytes into canonical events.
+pub struct Decoder {
+    parser: SseParser,
+    pending: Vec<SseEvent>,
+    kind: DecoderKind,
+    complete: bool,
+}
+
+enum DecoderKind {
+    OpenAi(Box<OpenAiAdapter>),
+    Anthropic(Box<anthropic::stream_decode::StreamDecoder>),
+    Gemini(
+        Box<GeminiAdapter>,
+        Box<gemini::stream_decode::StreamDecoder>,
+    ),
+}
+
+impl Decoder {
+    pub fn new(upstream: Upstream, provider: &str, model: &str) -> Self {
+        let kind = match upstream {
+            Upstream::OpenAi(a) => DecoderKind::OpenAi(Box::new(a)),
+            Upstream::Anthropic(_) => DecoderKind::Anthropic(Box::new(
+                anthropic::stream_decode::StreamDecoder::new().provider(provider),
+            )),
+            Upstream::Gemini(a) => {
+                let dec = a.stream_decoder(model, now_unix());
+                DecoderKind::Gemini(Box::new(a), Box::new(dec))
+            }
+        };
+        Decoder {
+            parser: SseParser::new(),
+            pending: Vec::new(),
+            kind,
+            complete: false,
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, Error> {
+        self.parser.push(bytes, &mut self.pending);
+        self.drain()
+    }
+
+    /// At the upstream's end of stream: flushes a last event and any buffered state.
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, Error> {
+        self.parser.finish(&mut self.pending);
+        let mut out = self.drain()?;
+        if let DecoderKind::Gemini(_, dec) = &mut self.kind {
+            out.extend(dec.finish());
+        }
+        Ok(out)
+    }
+
+    /// Whether the upstream ended its stream properly (`[DONE]`, `message_stop`, a finish reason).
+    pub fn complete(&self) -> bool {
+        self.complete
+    }
+
+    fn drain(&mut self) -> Result<Vec<StreamEvent>, Error> {
+        let mut out = Vec::new();
+        for ev in std::mem::take(&mut self.pending) {
+            let events = match &mut self.kind {
+                DecoderKind::OpenAi(a) => {
+                    if ev.is_done() {
+                        self.complete = true;
+                    }
+                    a.parse_stream_event(&ev)?
+                }
+                DecoderKind::Anthropic(dec) => {
+                    if ev.event.as_deref() == Some("message_stop") {
+                        self.complete = true;
+                    }
+                    dec.push(&ev)?
+                }
+                DecoderKind::Gemini(a, dec) => {
+                    let events = a.parse_stream_event(dec, &ev)?;
+                    if events
+                        .iter()
+                        .any(|e| matches!(e, StreamEvent::Finish { .. }))
+                    {
+                        self.complete = true;
+                    }
+                    events
+                }
+            };
+            out.extend(events);
+        }
+        Ok(out)
+    }
+}
+
+/// How the client wants its answer rendered.
+#[derive(Debug, Clone)]
+pub enum Render {
+    /// OpenAI chat completions; `include_usage` mirrors `stream_options.include_usage`.
+    OpenAi {
+        include_usage: bool,
+    },
+    /// Anthropic messages, echoing the model name the client asked for.
+    Anthropic {
+        requested_model: String,
+    },
+    Gemini,
+}
+
+impl Render {
+    pub fn response(&self, resp: &ChatResponse) -> Result<Bytes, Error> {
+        match self {
+            Render::OpenAi { .. } => to_json(&chat_response_from_canonical(resp)),
+            Render::Anthropic { requested_model } => to_json(
+                &anthropic::convert::response_from_canonical(resp, requested_model),
+            ),
+            Render::Gemini => to_json(&gemini::convert::response_from_canonical(resp)),
+        }
+    }
+
+    pub fn encoder(&self) -> Encoder {
+        match self {
+            Render::OpenAi { include_usage } => Encoder::OpenAi {
+                renderer: ChunkRenderer::new(),
+                include_usage: *include_usage,
+                usage: None,
+            },
+            Render::Anthropic { requested_model } => Encoder::Anthropic(Box::new(
+                anthropic::stream_encode::StreamEncoder::new(requested_model),
+            )),
+            Render::Gemini => {
+                Encoder::Gemini(Box::new(gemini::stream_encode::StreamEncoder::new()))
+            }
+        }
+    }
+}
+
+/// Renders canonical events as the client's SSE bytes.
+pub enum Encoder {
+    OpenAi {
+        renderer: ChunkRenderer,
+        include_usage: bool,
+        usage: Option<Usage>,
+    },
+    Anthropic(Box<anthropic::stream_encode::StreamEncoder>),
+    Gemini(Box<gemini::stream_encode::StreamEncoder>),
+}
+
+impl Encoder {
+    pub fn push(&mut self, event: &StreamEvent, out: &mut BytesMut) {
+        match self {
+            Encoder::OpenAi {
+                renderer, usage, ..
+            } => {
+                if let StreamEvent::Usage(u) = event {
+                    // Providers report usage in pieces (input first, output last); OpenAI sends
+                    // one usage chunk after the finish, so merge and hold it.
+                    merge_usage(usage.get_or_insert_with(Usage::default), u);
+                    return;
+                }
+                if let Some(chunk) = renderer.render(event) {
+                    openai_data(out, &chunk);
+                }
+            }
+            Encoder::Anthropic(enc) => {
+                let wire = enc.push(event);
+                if !wire.is_empty() {
+                    out.extend_from_slice(&anthropic::stream_encode::encode_sse(&wire));
+                }
+            }
+            Encoder::Gemini(enc) => {
+                for chunk in enc.push(event) {
+                    out.extend_from_slice(&gemini::stream_encode::encode_sse(&chunk));
+                }
+            }
+        }
+    }
+
+    /// The clean end of the client's stream.
+    pub fn finish(&mut self, out: &mut BytesMut) {
+        match self {
+            Encoder::OpenAi {
+                renderer,
+                include_usage,
+                usage,
+            } => {
+                if let (true, Some(u)) = (*include_usage, usage.take())
+                    && let Some(chunk) = renderer.render(&StreamEvent::Usage(u))
+                {
+                    openai_data(out, &chunk);
+                }
+                out.extend_from_slice(b"data: [DONE]\n\n");
+            }
+            Encoder::Anthropic(enc) => {
+                out.extend_from_slice(&anthropic::stream_encode::encode_sse(&enc.finish()));
+            }
+            Encoder::Gemini(enc) => {
+                for chunk in enc.finish() {
+                    out.extend_from_slice(&gemini::stream_encode::encode_sse(&chunk));
+                }
+            }
+        }
+    }
+
+    /// An error event that ends the client's stream (never a clean finish).
+    pub fn error(&mut self, err: &Error, out: &mut BytesMut) {
+        match self {
+            Encoder::OpenAi { .. } => out.extend_from_slice(&error_event(err)),
+            Encoder::Anthropic(enc) => {
+                out.extend_from_slice(&anthropic::stream_encode::encode_sse(&[enc.error(err)]));
+            }
+            Encoder::Gemini(_) => {
+                if let Ok(json) = serde_json::to_string(&gemini::error::error_body(err)) {
+                    out.extend_from_slice(format!("data: {json}\r\n\r\n").as_bytes());
+                }
+            }
+        }
+    }
+}
+
+fn merge_usage(into: &mut Usage, from: &Usage) {
+    into.input_tokens = into.input_tokens.max(from.input_tokens);
+    into.output_tokens = into.output_tokens.max(from.output_tokens);
+    into.cached_input_tokens = into.cached_input_tokens.max(from.cached_input_tokens);
+    into.cache_write_tokens = into.cache_write_tokens.max(from.cache_write_tokens);
+    into.reasoning_tokens = into.reasoning_tokens.max(from.reasoning_tokens);
+}
+
+fn openai_data<T: Serialize>(out: &mut BytesMut, value: &T) {
+    if let Ok(json) = serde_json::to_vec(value) {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(&json);
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Bytes, Error> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| Error::Internal(format!("could not render the response: {e}")))
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+struct TranslateState {
+    upstream: UpstreamResponse,
+    decoder: Decoder,
+    encoder: Encoder,
+    first: Option<Bytes>,
+    provider: String,
+    idle: Duration,
+    done: bool,
+}
+
+/// Waits for the first canonical event (so an upstream failure before content is a real HTTP
+/// error), then answers 200 and translates the rest as it arrives.
+pub async fn stream(
+    mut upstream: UpstreamResponse,
+    mut decoder: Decoder,
+    mut encoder: Encoder,
+    provider: &str,
+    first_byte: Duration,
+    idle: Duration,
+) -> Result<HttpResponse, Error> {
+    let unreachable = |message: String| Error::UpstreamUnreachable {
+        provider: provider.to_owned(),
+        message,
+    };
+    let first_events = loop {
+        match tokio::time::timeout(first_byte, upstream.next()).await {
+            Err(_) => {
+                return Err(Error::UpstreamTimeout {
+                    provider: provider.to_owned(),
+                    phase: TimeoutPhase::FirstByte,
+                });
+            }
+            Ok(None) => {
+                let events = decoder.finish()?;
+                if events.is_empty() {
+                    return Err(unreachable("the stream ended before any data".into()));
+                }
+                break events;
+            }
+            Ok(Some(Err(e))) => {
+                return Err(unreachable(format!(
+                    "the stream broke before any data: {e}"
+                )));
+            }
+            Ok(Some(Ok(chunk))) => {
+                let events = decoder.push(&chunk)?;
+                if !events.is_empty() {
+                    break events;
+                }
+            }
+        }
+    };
+    let mut first = BytesMut::new();
+    for event in &first_events {
+        encoder.push(event, &mut first);
+    }
+    let state = TranslateState {
+        upstream,
+        decoder,
+        encoder,
+        first: Some(first.freeze()),
+        provider: provider.to_owned(),
+        idle,
+        done: false,
+    };
+    let body = futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(first) = st.first.take().filter(|b| !b.is_empty()) {
+            return Some((Ok::<Bytes, actix_web::Error>(first), st));
+        }
+        loop {
+            if st.done {
+                return None;
+            }
+            let mut out = BytesMut::new();
+            match tokio::time::timeout(st.idle, st.upstream.next()).await {
+                Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {
+                    Ok(events) => events.iter().for_each(|e| st.encoder.push(e, &mut out)),
+                    Err(err) => {
+                        st.done = true;
+                        st.encoder.error(&err, &mut out);
+                    }
+                },
+                Ok(None) => {
+                    st.done = true;
+                    match st.decoder.finish() {
+                        Ok(events) => {
+                            events.iter().for_each(|e| st.encoder.push(e, &mut out));
+                            if st.decoder.complete() {
+                                st.encoder.finish(&mut out);
+                            } else {
+                                tracing::warn!(provider = %st.provider, "upstream stream ended before it was complete");
+                                let err = Error::UpstreamUnreachable {
+                                    provider: st.provider.clone(),
+                                    message: "the stream ended before it was complete".into(),
+                                };
+                                st.encoder.error(&err, &mut out);
+                            }
+                        }
+                        Err(err) => st.encoder.error(&err, &mut out),
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    st.done = true;
+                    tracing::warn!(provider = %st.provider, error = %e, "upstream stream broke mid-way");
+                    let err = Error::UpstreamUnreachable {
+                        provider: st.provider.clone(),
+                        message: "the stream broke off mid-way".into(),
+                    };
+                    st.encoder.error(&err, &mut out);
+                }
+                Err(_) => {
+                    st.done = true;
+                    let err = Error::UpstreamTimeout {
+                        provider: st.provider.clone(),
+                        phase: TimeoutPhase::Idle,
+                    };
+                    st.encoder.error(&err, &mut out);
+                }
+            }
+            if !out.is_empty() {
+                return Some((Ok(out.freeze()), st));
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,141 @@
+//! Which wire format a provider key speaks, and the adapter for it. Static dispatch over an
+//! enum: each adapter is sans-I/O and cheap to build per request from the cached key.
+
+use bytes::Bytes;
+use forge_core::Error;
+use forge_core::canonical::{ChatRequest, ChatResponse};
+use forge_core::upstream::UpstreamRequest;
+use forge_provider_anthropic::AnthropicAdapter;
+use forge_provider_gemini::GeminiAdapter;
+use forge_provider_openai::providers::ProviderKind;
+use forge_provider_openai::{OpenAiAdapter, ProviderInfo};
+
+use crate::auth::key_cache::ResolvedProvider;
+use crate::proxy::dialect::Dialect;
+
+/// The kind of upstream a provider name selects.
+#[derive(Debug, Clone)]
+pub enum ProviderFamily {
+    /// OpenAI and every OpenAI-compatible host (the table of the Forge v1 spec, §6).
+    OpenAi(ProviderInfo),
+    /// Anthropic's native Messages API.
+    Anthropic,
+    /// Google's native generateContent API.
+    Gemini,
+}
+
+impl ProviderFamily {
+    /// `anthropic` and `gemini` are the native APIs; `gemini-openai` keeps Google's
+    /// OpenAI-compatible endpoint; every other name is OpenAI-compatible.
+    pub fn of(name_lower: &str) -> Self {
+        match name_lower {
+            "anthropic" => ProviderFamily::Anthropic,
+            "gemini" => ProviderFamily::Gemini,
+            "gemini-openai" => ProviderFamily::OpenAi(forge_provider_openai::lookup("gemini")),
+            other => ProviderFamily::OpenAi(forge_provider_openai::lookup(other)),
+        }
+    }
+
+    /// Why a key of this provider cannot be created, if it cannot.
+    pub fn check(&self, base_url: Option<&str>) -> Result<(), &'static str> {
+        match self {
+            ProviderFamily::OpenAi(info) => {
+                if matches!(info.kind, ProviderKind::Unsupported) {
+                    return Err("this provider kind is not supported by this server yet");
+                }
+                if info.default_base_url.is_none() && base_url.is_none() {
+                    return Err(
+                        "a base_url is required for a provider Forge has no default URL for",
+                    );
+                }
+                Ok(())
+            }
+            ProviderFamily::Anthropic | ProviderFamily::Gemini => Ok(()),
+        }
+    }
+
+    pub fn static_models(&self) -> Option<&'static [&'static str]> {
+        match self {
+            ProviderFamily::OpenAi(info) => info.static_models,
+            _ => None,
+        }
+    }
+}
+
+/// A provider key's adapter, ready to build requests and parse answers.
+pub enum Upstream {
+    OpenAi(OpenAiAdapter),
+    Anthropic(AnthropicAdapter),
+    Gemini(GeminiAdapter),
+}
+
+impl Upstream {
+    pub fn for_provider(p: &ResolvedProvider) -> Result<Self, Error> {
+        let base = p.base_url.as_deref();
+        Ok(match &p.family {
+            ProviderFamily::OpenAi(info) => {
+                Upstream::OpenAi(OpenAiAdapter::new(info, base, &p.api_key)?)
+            }
+            ProviderFamily::Anthropic => {
+                Upstream::Anthropic(AnthropicAdapter::new(base, &p.api_key, None))
+            }
+            ProviderFamily::Gemini => Upstream::Gemini(GeminiAdapter::new(base, &p.api_key)),
+        })
+    }
+
+    /// The wire format this upstream speaks natively.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Upstream::OpenAi(_) => Dialect::OpenAi,
+            Upstream::Anthropic(_) => Dialect::Anthropic,
+            Upstream::Gemini(_) => Dialect::Gemini,
+        }
+    }
+
+    pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
+        match self {
+            Upstream::OpenAi(a) => a.chat_request(req),
+            Upstream::Anthropic(a) => a.chat_request(req),
+            Upstream::Gemini(a) => a.chat_request(req),
+        }
+    }
+
+    pub fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
+        match self {
+            Upstream::OpenAi(a) => a.parse_chat_response(body),
+            Upstream::Anthropic(a) => a.parse_response(body),
+            Upstream::Gemini(a) => a.parse_response(body),
+        }
+    }
+
+    pub fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
+        match self {
+            Upstream::OpenAi(a) => a.parse_error(status, retry_after, body),
+            Upstream::Anthropic(a) => a.parse_error(status, retry_after, body),
+            Upstream::Gemini(a) => a.parse_error(status, retry_after, body),
+        }
+    }
+
+    pub fn list_models(&self) -> UpstreamRequest {
+        match self {
+            Upstream::OpenAi(a) => a.list_models(),
+            Upstream::Anthropic(a) => a.list_models(),
+            Upstream::Gemini(a) => a.list_models(),
+        }
+    }
+
+    pub fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
+        match self {
+            Upstream::OpenAi(a) => a.parse_models(body),
+            Upstream::Anthropic(a) => Ok(a.parse_models(body)),
+            Upstream::Gemini(a) => a.parse_models(body),
+        }
+    }
+
+    /// A native request in the upstream's own format, with only the model changed.
+    pub fn passthrough_body(body: &[u8], model: &str) -> Result<Bytes, Error> {
+        let mut object = forge_core::json::RawObject::parse(body)?;
+        object.set_str("model", model);
+        Ok(Bytes::from(object.to_vec()))
+    }
+}
