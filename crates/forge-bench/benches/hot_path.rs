@@ -12,6 +12,8 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use forge_bench::bodies::{DONE_EVENT, chat_chunk_event, chat_request};
+use forge_core::anthropic::stream_decode::StreamDecoder;
+use forge_core::anthropic::stream_encode::{StreamEncoder, encode_sse};
 use forge_core::json::RawObject;
 use forge_core::openai::convert::ChunkRenderer;
 use forge_core::sse::{SseEvent, SseParser, encode_event};
@@ -272,16 +274,91 @@ fn stream_translation(c: &mut Criterion) {
     g.finish();
 }
 
-// Anthropic <-> OpenAI stream translation per chunk (issue 6) goes here once the Anthropic
-// dialect exists in forge-core: one function per direction, measured like
-// `openai_chunk_roundtrip` above (parse one upstream event, translate, render one client event),
-// then added to `criterion_group!` below.
+const ANTHROPIC_START: &str = concat!(
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_bench\",",
+    "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-bench\",\"content\":[],",
+    "\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":182,\"output_tokens\":1}}}\n\n",
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,",
+    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+);
+const ANTHROPIC_DELTA: &str = concat!(
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,",
+    "\"delta\":{\"type\":\"text_delta\",\"text\":\"word5 \"}}\n\n"
+);
+
+/// Both directions of the Anthropic translation, per text chunk, each with its stream already
+/// started (the per-stream opening events are set up once, outside the timed loop).
+fn anthropic_translation(c: &mut Criterion) {
+    let mut g = c.benchmark_group("stream_translation");
+    g.throughput(Throughput::Elements(1));
+    let event = middle_event();
+    let adapter = OpenAiAdapter::new(
+        &forge_provider_openai::lookup("openai"),
+        None,
+        "sk-bench-0123456789",
+    )
+    .unwrap();
+    g.bench_function("openai_to_anthropic_chunk (SSE -> canonical -> Anthropic SSE)", |b| {
+        let mut parser = SseParser::new();
+        let mut encoder = StreamEncoder::new("claude-bench");
+        let mut opening = Vec::new();
+        parser.push(chat_chunk_event("gpt-4o-mini", 0, 20).as_bytes(), &mut opening);
+        for ev in &opening {
+            for canonical in adapter.parse_stream_event(ev).unwrap() {
+                encoder.push(&canonical);
+            }
+        }
+        let mut events: Vec<SseEvent> = Vec::with_capacity(2);
+        b.iter(|| {
+            events.clear();
+            parser.push(black_box(&event), &mut events);
+            let mut wire = Vec::new();
+            for ev in &events {
+                for canonical in adapter.parse_stream_event(ev).unwrap() {
+                    wire.extend(encoder.push(&canonical));
+                }
+            }
+            encode_sse(&wire)
+        })
+    });
+    g.bench_function("anthropic_to_openai_chunk (SSE -> canonical -> OpenAI SSE)", |b| {
+        let mut parser = SseParser::new();
+        let mut decoder = StreamDecoder::with_created(1_700_000_000);
+        let mut renderer = ChunkRenderer::new();
+        let mut opening = Vec::new();
+        parser.push(ANTHROPIC_START.as_bytes(), &mut opening);
+        for ev in &opening {
+            for canonical in decoder.push(ev).unwrap() {
+                renderer.render(&canonical);
+            }
+        }
+        assert!(renderer.started());
+        let mut events: Vec<SseEvent> = Vec::with_capacity(2);
+        b.iter(|| {
+            events.clear();
+            parser.push(black_box(ANTHROPIC_DELTA.as_bytes()), &mut events);
+            let mut out = Vec::new();
+            for ev in &events {
+                for canonical in decoder.push(ev).unwrap() {
+                    if let Some(chunk) = renderer.render(&canonical) {
+                        let json = serde_json::to_string(&chunk).unwrap();
+                        out.push(encode_event(None, &json));
+                    }
+                }
+            }
+            assert_eq!(out.len(), 1);
+            out
+        })
+    });
+    g.finish();
+}
 
 criterion_group!(
     benches,
     key_lookup,
     request_rewrite,
     sse_relay,
-    stream_translation
+    stream_translation,
+    anthropic_translation
 );
 criterion_main!(benches);

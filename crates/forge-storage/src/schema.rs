@@ -53,7 +53,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stored_responses (id) {
+        id -> Text,
+        user_id -> BigInt,
+        model -> Text,
+        conversation -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(forge_api_keys -> users (user_id));
+diesel::joinable!(stored_responses -> users (user_id));
 diesel::joinable!(provider_keys -> users (user_id));
 diesel::joinable!(forge_key_scopes -> forge_api_keys (forge_api_key_id));
 diesel::joinable!(forge_key_scopes -> provider_keys (provider_key_id));
@@ -62,5 +73,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     forge_api_keys,
     forge_key_scopes,
-    provider_keys
+    provider_keys,
+    stored_responses
 );

@@ -2,6 +2,7 @@
 
 mod forge_keys;
 mod provider_keys;
+mod responses;
 mod users;
 
 use std::sync::Arc;

@@ -97,7 +97,47 @@ both_backends!(
     load_auth_returns_everything,
     migrations_are_idempotent,
     ciphertext_round_trips_through_the_store,
+    stored_responses_are_per_user_and_expire,
 );
+
+async fn stored_responses_are_per_user_and_expire(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "resp_alice").await;
+    let bob = user(store, "resp_bob").await;
+    store
+        .save_response(alice.id, "resp_1", "m", "[1]")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .load_response(alice.id, "resp_1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("[1]")
+    );
+    assert_eq!(
+        store.load_response(bob.id, "resp_1").await.unwrap(),
+        None,
+        "another user's response is invisible"
+    );
+    assert_eq!(store.load_response(alice.id, "resp_2").await.unwrap(), None);
+    store
+        .save_response(alice.id, "resp_1", "m", "[1,2]")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .load_response(alice.id, "resp_1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("[1,2]")
+    );
+    let future = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(60);
+    assert_eq!(store.delete_responses_before(future).await.unwrap(), 1);
+    assert_eq!(store.load_response(alice.id, "resp_1").await.unwrap(), None);
+}
 
 async fn user(store: &Store, name: &str) -> User {
     store

@@ -1,0 +1,137 @@
+//! One server and the three fake upstreams a matrix cell talks to, wired by provider-key name:
+//! `openai` (OpenAI-compatible), `anthropic` (native Messages), `gemini` (native
+//! generateContent). SQLite only: storage is not what the matrix tests.
+
+use awc::Client;
+use forge_testkit::{
+    FakeAnthropic, FakeAnthropicConfig, FakeGemini, FakeGeminiConfig, FakeOpenAi,
+    FakeOpenAiConfig, Fault, FaultMode, RecordedRequest,
+};
+use serde_json::Value;
+
+use crate::harness::{
+    Backend, Reply, TestServer, add_provider, client, create_forge_key, read, register_and_login,
+};
+
+/// The three upstream kinds a provider key can select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Up {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+impl Up {
+    /// The model a client names (provider prefix included).
+    pub fn client_model(self) -> &'static str {
+        match self {
+            Up::OpenAi => "openai/gpt-4o-mini",
+            Up::Anthropic => "anthropic/claude-sonnet-4-5",
+            Up::Gemini => "gemini/gemini-2.5-flash",
+        }
+    }
+
+    /// The model the upstream must receive.
+    pub fn upstream_model(self) -> &'static str {
+        match self {
+            Up::OpenAi => "gpt-4o-mini",
+            Up::Anthropic => "claude-sonnet-4-5",
+            Up::Gemini => "gemini-2.5-flash",
+        }
+    }
+}
+
+pub struct Fixture {
+    pub server: TestServer,
+    pub openai: FakeOpenAi,
+    pub anthropic: FakeAnthropic,
+    pub gemini: FakeGemini,
+    pub client: Client,
+    pub key: String,
+}
+
+impl Fixture {
+    pub async fn start() -> Fixture {
+        let openai = FakeOpenAi::start(FakeOpenAiConfig::default());
+        let anthropic = FakeAnthropic::start(FakeAnthropicConfig::default());
+        let gemini = FakeGemini::start(FakeGeminiConfig::default());
+        let server = TestServer::start(Backend::Sqlite).await;
+        let client = client();
+        let jwt = register_and_login(&client, &server, "matrix").await;
+        for (name, key, base) in [
+            ("openai", openai.api_key().to_owned(), openai.base_url()),
+            (
+                "anthropic",
+                anthropic.api_key().to_owned(),
+                anthropic.base_url(),
+            ),
+            ("gemini", gemini.api_key().to_owned(), gemini.base_url()),
+        ] {
+            add_provider(&client, &server, &jwt, name, &key, &base).await;
+        }
+        let (_, key) = create_forge_key(&client, &server, &jwt, None).await;
+        Fixture {
+            server,
+            openai,
+            anthropic,
+            gemini,
+            client,
+            key,
+        }
+    }
+
+    pub fn upstream_key(&self, up: Up) -> &str {
+        match up {
+            Up::OpenAi => self.openai.api_key(),
+            Up::Anthropic => self.anthropic.api_key(),
+            Up::Gemini => self.gemini.api_key(),
+        }
+    }
+
+    pub fn arm(&self, up: Up, fault: Fault) {
+        match up {
+            Up::OpenAi => self.openai.set_fault(fault, FaultMode::Once),
+            Up::Anthropic => self.anthropic.set_fault(fault, FaultMode::Once),
+            Up::Gemini => self.gemini.set_fault(fault, FaultMode::Once),
+        }
+    }
+
+    /// Every request the upstream received so far, oldest first.
+    pub fn received(&self, up: Up) -> Vec<RecordedRequest> {
+        match up {
+            Up::OpenAi => self.openai.requests(),
+            Up::Anthropic => self.anthropic.requests(),
+            Up::Gemini => self.gemini.requests(),
+        }
+    }
+
+    pub fn last_received(&self, up: Up) -> RecordedRequest {
+        self.received(up)
+            .pop()
+            .unwrap_or_else(|| panic!("{up:?} received nothing"))
+    }
+
+    pub fn clear(&self) {
+        self.openai.clear_requests();
+        self.anthropic.clear_requests();
+        self.gemini.clear_requests();
+    }
+
+    /// POSTs `body` to `path` with the Forge key in `key_header` plus `extra` headers.
+    pub async fn post(
+        &self,
+        path: &str,
+        key_header: &str,
+        extra: &[(&str, &str)],
+        body: &Value,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .post(self.server.url(path))
+            .insert_header((key_header, self.key.as_str()));
+        for (name, value) in extra {
+            req = req.insert_header((*name, *value));
+        }
+        read(req.send_json(body).await.unwrap()).await
+    }
+}
