@@ -1,5 +1,6 @@
-"""Fixtures that run the real binaries: `forge-fake-upstream` (an OpenAI-compatible fake that
-checks its Bearer key) and `forge-server` on free ports with a temporary data directory.
+"""Fixtures that run the real binaries: `forge-fake-upstream` (OpenAI-compatible, Anthropic and
+Gemini fakes that check their keys) and `forge-server` on free ports with a temporary data
+directory, one of each per session; plus the in-process stubs of stub_upstreams.py.
 
 Binaries come from $FORGE_BIN_DIR (default: <repo>/target/debug); build them first with
 `cargo build -p forge-server -p forge-testkit -p forge-cli`. Readiness is polled (`/health`, the
@@ -19,7 +20,11 @@ import pytest
 import requests
 
 from forge_e2e import (
+    ANTHROPIC_KEY,
+    ANTHROPIC_MODELS,
     BIND_ATTEMPTS,
+    GEMINI_KEY,
+    GEMINI_MODELS,
     REPLY,
     START_DEADLINE_S,
     STREAM_CHUNKS,
@@ -31,6 +36,7 @@ from forge_e2e import (
     stop,
     unique_name,
 )
+from stub_upstreams import FaultProxy, OpenAiToolsUpstream
 
 
 @dataclass
@@ -49,16 +55,17 @@ class Server:
         return self.url + "/v1"
 
 
-@pytest.fixture(scope="session")
-def fake_upstream(tmp_path_factory) -> Upstream:
-    log = tmp_path_factory.mktemp("upstream") / "stderr.log"
+def run_fake(tmp_path_factory, kind: str, api_key: str, models: list[str]):
+    """Runs `forge-fake-upstream --kind KIND` until the session ends; yields its base URL."""
+    log = tmp_path_factory.mktemp(f"upstream-{kind}") / "stderr.log"
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
             [
                 str(binary("forge-fake-upstream")),
+                "--kind", kind,
                 "--port", "0",
-                "--api-key", UPSTREAM_KEY,
-                "--models", ",".join(UPSTREAM_MODELS),
+                "--api-key", api_key,
+                "--models", ",".join(models),
                 "--reply", REPLY,
                 "--stream-chunks", str(STREAM_CHUNKS),
             ],
@@ -91,9 +98,50 @@ def fake_upstream(tmp_path_factory) -> Upstream:
                 pytest.fail(f"forge-fake-upstream exited early:\n{log_tail(log)}")
             if line.startswith("listening on "):
                 base_url = line.removeprefix("listening on ").strip()
-        yield Upstream(base_url=base_url, api_key=UPSTREAM_KEY, reply=REPLY)
+        yield base_url
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def fake_upstream(tmp_path_factory) -> Upstream:
+    """The OpenAI-compatible fake (`--kind openai`)."""
+    for base_url in run_fake(tmp_path_factory, "openai", UPSTREAM_KEY, UPSTREAM_MODELS):
+        yield Upstream(base_url=base_url, api_key=UPSTREAM_KEY, reply=REPLY)
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic(tmp_path_factory) -> Upstream:
+    """The native Anthropic Messages fake (`--kind anthropic`, base URL ends in /v1)."""
+    for base_url in run_fake(tmp_path_factory, "anthropic", ANTHROPIC_KEY, ANTHROPIC_MODELS):
+        yield Upstream(base_url=base_url, api_key=ANTHROPIC_KEY, reply=REPLY)
+
+
+@pytest.fixture(scope="session")
+def fake_gemini(tmp_path_factory) -> Upstream:
+    """The native Gemini fake (`--kind gemini`, base URL ends in /v1beta)."""
+    for base_url in run_fake(tmp_path_factory, "gemini", GEMINI_KEY, GEMINI_MODELS):
+        yield Upstream(base_url=base_url, api_key=GEMINI_KEY, reply=REPLY)
+
+
+@pytest.fixture(scope="session")
+def openai_tools_upstream() -> OpenAiToolsUpstream:
+    """An OpenAI-compatible upstream (in this process) that answers with tool calls."""
+    stub = OpenAiToolsUpstream(api_key=UPSTREAM_KEY, models=UPSTREAM_MODELS, reply=REPLY)
+    try:
+        yield stub
+    finally:
+        stub.close()
+
+
+@pytest.fixture(scope="session")
+def fault_proxy() -> FaultProxy:
+    """Makes a fake answer a chosen status: see `FaultProxy.base_url`."""
+    proxy = FaultProxy()
+    try:
+        yield proxy
+    finally:
+        proxy.close()
 
 
 def wait_healthy(proc: subprocess.Popen, url: str, deadline: float) -> bool:
@@ -206,3 +254,28 @@ def forge_key(forge_server: Server, fake_upstream: Upstream, account: Account) -
     key = res.json()["key"]
     assert key.startswith("forge-") and "*" not in key
     return key
+
+
+@pytest.fixture
+def make_forge_key(forge_server: Server, account: Account):
+    """Gives the test's fresh user the provider keys `{name: (api_key, base_url)}` and returns
+    a new Forge key of that user."""
+
+    def make(providers: dict[str, tuple[str, str]]) -> str:
+        for name, (api_key, base_url) in providers.items():
+            res = requests.post(
+                forge_server.api + "/provider-keys/",
+                json={"provider_name": name, "api_key": api_key, "base_url": base_url},
+                headers=account.headers,
+                timeout=30,
+            )
+            assert res.status_code == 200, res.text
+            assert api_key not in res.text, "the provider secret came back unmasked"
+        res = requests.post(
+            forge_server.api + "/api-keys/", json={"name": "e2e"}, headers=account.headers,
+            timeout=30,
+        )
+        assert res.status_code == 200, res.text
+        return res.json()["key"]
+
+    return make

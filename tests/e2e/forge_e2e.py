@@ -18,6 +18,12 @@ REPLY = "Hello from the fake upstream, streamed in pieces."
 UPSTREAM_MODELS = ["gpt-4o-mini", "gpt-4o"]
 STREAM_CHUNKS = 4
 
+# The native fakes (`--kind anthropic|gemini`), each with its own key and models.
+ANTHROPIC_KEY = "sk-ant-e2e-upstream-secret-41d2"
+ANTHROPIC_MODELS = ["claude-sonnet-4-5", "claude-3-5-haiku-latest"]
+GEMINI_KEY = "AIza-e2e-upstream-secret-93be"
+GEMINI_MODELS = ["gemini-2.5-flash", "gemini-2.5-pro"]
+
 START_DEADLINE_S = 90.0  # a debug build runs migrations before it answers /health
 BIND_ATTEMPTS = 5
 

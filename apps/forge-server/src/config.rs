@@ -79,6 +79,9 @@ pub struct Settings {
     /// How long a provider's model list is cached by `GET /v1/models`.
     #[arg(long, env = "FORGE_MODELS_CACHE_SECS", default_value_t = 300)]
     pub models_cache_secs: u64,
+    /// Stored Responses API turns (for `previous_response_id`) are deleted after this many days.
+    #[arg(long, env = "FORGE_RESPONSES_RETENTION_DAYS", default_value_t = 30)]
+    pub responses_retention_days: u32,
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "FORGE_WORKERS")]
     pub workers: Option<usize>,
@@ -100,6 +103,7 @@ impl Settings {
             first_byte_timeout_secs: 600,
             idle_timeout_secs: 300,
             models_cache_secs: 300,
+            responses_retention_days: 30,
             workers: None,
         }
     }

@@ -34,6 +34,8 @@ use crate::state::AppState;
 
 /// How often buffered `last_used_at` stamps are written.
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
+/// How often stored Responses API turns past their retention are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// Admin JSON bodies are small; proxy bodies have their own (configurable) limit.
 const ADMIN_JSON_LIMIT: usize = 1024 * 1024;
 
@@ -133,6 +135,16 @@ fn cors() -> actix_cors::Cors {
         .max_age(3600)
 }
 
+async fn purge_stored_responses(state: &AppState) {
+    let days = i64::from(state.settings.responses_retention_days);
+    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(days);
+    match state.store.delete_responses_before(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "purged stored responses past retention"),
+        Err(e) => tracing::warn!(error = %e, "could not purge stored responses"),
+    }
+}
+
 impl Forge {
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
@@ -143,9 +155,14 @@ impl Forge {
         let state = self.state.clone();
         let flusher = actix_rt::spawn(async move {
             let mut tick = tokio::time::interval(FLUSH_EVERY);
+            let mut purged_at: Option<std::time::Instant> = None;
             loop {
                 tick.tick().await;
                 state.last_used.flush(&state.store).await;
+                if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                    purged_at = Some(std::time::Instant::now());
+                    purge_stored_responses(&state).await;
+                }
             }
         });
         let result = self.server.await;

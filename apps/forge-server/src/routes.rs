@@ -62,7 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(both("/v1/chat/completions")).route(post().to(proxy::chat_completions)))
         .service(resource(both("/v1/completions")).route(post().to(proxy::completions)))
         .service(resource(both("/v1/embeddings")).route(post().to(proxy::embeddings)))
-        .service(resource(both("/v1/responses")).route(post().to(proxy::responses)))
+        .service(resource(both("/v1/responses")).route(post().to(proxy::responses::create)))
         .service(resource(both("/v1/models")).route(get().to(proxy::models::list_models)))
         // the Anthropic dialect
         .service(resource(both("/v1/messages")).route(post().to(proxy::messages::messages)))

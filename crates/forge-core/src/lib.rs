@@ -10,6 +10,7 @@ pub mod gemini;
 pub mod json;
 pub mod mask;
 pub mod openai;
+pub mod responses;
 pub mod sse;
 pub mod upstream;
 

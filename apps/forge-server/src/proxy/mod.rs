@@ -9,6 +9,7 @@ pub mod models;
 pub mod pipeline;
 pub mod relay;
 pub mod resolve;
+pub mod responses;
 pub mod translate;
 pub mod transport;
 pub mod upstream;
@@ -52,15 +53,6 @@ pub async fn embeddings(
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
     Ok(openai_route(&req, payload, &state, &transport, Endpoint::Embeddings).await?)
-}
-
-pub async fn responses(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    transport: web::Data<Transport>,
-) -> Result<HttpResponse, ProxyError> {
-    Ok(openai_route(&req, payload, &state, &transport, Endpoint::Responses).await?)
 }
 
 /// A string field the request must carry.

@@ -9,12 +9,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web;
 use bytes::{Bytes, BytesMut};
 use forge_core::Error;
-use forge_core::canonical::ChatRequest;
+use forge_core::canonical::{ChatRequest, ChatResponse};
 use forge_core::upstream::UpstreamRequest;
 use futures_util::StreamExt;
 
 use crate::proxy::relay::{self, Terminal};
-use crate::proxy::translate::{self, Decoder, Render};
+use crate::proxy::translate::{self, Decoder, OnFinish, Render};
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport, UpstreamResponse};
 use crate::proxy::upstream::Upstream;
 
@@ -107,30 +107,55 @@ pub async fn translated(
 ) -> Result<HttpResponse, Error> {
     let upstream_req = upstream.chat_request(request)?;
     let mut resp = send(transport, &upstream, provider, upstream_req).await?;
-    let timeouts = transport.timeouts;
     if request.stream {
-        let decoder = Decoder::new(upstream, provider, &request.model);
-        let encoder = render.encoder();
-        return translate::stream(
-            resp,
-            decoder,
-            encoder,
-            provider,
-            timeouts.first_byte,
-            timeouts.idle,
-        )
-        .await;
+        return translate_stream(transport, resp, upstream, provider, request, &render, None).await;
     }
+    let answer = read_answer(transport, &upstream, provider, request, &mut resp).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(render.response(&answer)?))
+}
+
+/// Relays an upstream stream translated into the client's dialect.
+pub async fn translate_stream(
+    transport: &Transport,
+    resp: UpstreamResponse,
+    upstream: Upstream,
+    provider: &str,
+    request: &ChatRequest,
+    render: &Render,
+    on_finish: Option<OnFinish>,
+) -> Result<HttpResponse, Error> {
+    let timeouts = transport.timeouts;
+    let decoder = Decoder::new(upstream, provider, &request.model);
+    translate::stream(
+        resp,
+        decoder,
+        render.encoder(),
+        provider,
+        timeouts.first_byte,
+        timeouts.idle,
+        on_finish,
+    )
+    .await
+}
+
+/// A whole non-streamed answer, parsed into the canonical form.
+pub async fn read_answer(
+    transport: &Transport,
+    upstream: &Upstream,
+    provider: &str,
+    request: &ChatRequest,
+    resp: &mut UpstreamResponse,
+) -> Result<ChatResponse, Error> {
     let body = transport
-        .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+        .read_body(provider, resp, MAX_UPSTREAM_BODY)
         .await?;
     let mut answer = upstream.parse_response(&body)?;
     if answer.model.is_empty() {
         answer.model = request.model.clone();
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(render.response(&answer)?))
+    Ok(answer)
 }
 
 fn is_json(resp: &UpstreamResponse) -> bool {

@@ -2,6 +2,7 @@
 //! by the upstream's decoder and rendered by the client's encoder. Each side is a small state
 //! machine owned by the stream, so ids, models and tool-call indexes stay real and consistent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::HttpResponse;
@@ -10,8 +11,9 @@ use bytes::{Bytes, BytesMut};
 use forge_core::TimeoutPhase;
 use forge_core::canonical::{ChatResponse, StreamEvent, Usage};
 use forge_core::openai::convert::{ChunkRenderer, chat_response_from_canonical};
+use forge_core::responses::ResponsesRequest;
 use forge_core::sse::{SseEvent, SseParser};
-use forge_core::{Error, anthropic, gemini};
+use forge_core::{Error, anthropic, gemini, responses};
 use forge_provider_gemini::GeminiAdapter;
 use forge_provider_openai::OpenAiAdapter;
 use futures_util::StreamExt;
@@ -123,6 +125,11 @@ pub enum Render {
         requested_model: String,
     },
     Gemini,
+    /// OpenAI Responses API, for upstreams that do not speak it natively.
+    Responses {
+        request: Arc<ResponsesRequest>,
+        id: String,
+    },
 }
 
 impl Render {
@@ -133,6 +140,9 @@ impl Render {
                 &anthropic::convert::response_from_canonical(resp, requested_model),
             ),
             Render::Gemini => to_json(&gemini::convert::response_from_canonical(resp)),
+            Render::Responses { request, id } => {
+                to_json(&responses::response_from_canonical(resp, request, id))
+            }
         }
     }
 
@@ -149,6 +159,9 @@ impl Render {
             Render::Gemini => {
                 Encoder::Gemini(Box::new(gemini::stream_encode::StreamEncoder::new()))
             }
+            Render::Responses { request, id } => {
+                Encoder::Responses(Box::new(responses::StreamEncoder::new(request, id)))
+            }
         }
     }
 }
@@ -162,6 +175,7 @@ pub enum Encoder {
     },
     Anthropic(Box<anthropic::stream_encode::StreamEncoder>),
     Gemini(Box<gemini::stream_encode::StreamEncoder>),
+    Responses(Box<responses::StreamEncoder>),
 }
 
 impl Encoder {
@@ -191,6 +205,12 @@ impl Encoder {
                     out.extend_from_slice(&gemini::stream_encode::encode_sse(&chunk));
                 }
             }
+            Encoder::Responses(enc) => {
+                let events = enc.push(event);
+                if !events.is_empty() {
+                    out.extend_from_slice(&responses::stream_encode::encode_sse(&events));
+                }
+            }
         }
     }
 
@@ -217,6 +237,9 @@ impl Encoder {
                     out.extend_from_slice(&gemini::stream_encode::encode_sse(&chunk));
                 }
             }
+            Encoder::Responses(enc) => {
+                out.extend_from_slice(&responses::stream_encode::encode_sse(&enc.finish()));
+            }
         }
     }
 
@@ -231,6 +254,9 @@ impl Encoder {
                 if let Ok(json) = serde_json::to_string(&gemini::error::error_body(err)) {
                     out.extend_from_slice(format!("data: {json}\r\n\r\n").as_bytes());
                 }
+            }
+            Encoder::Responses(enc) => {
+                out.extend_from_slice(&responses::stream_encode::encode_sse(&[enc.error(err)]));
             }
         }
     }
@@ -265,7 +291,12 @@ pub fn now_unix() -> u64 {
         .unwrap_or_default()
 }
 
+/// Work to do once a stream finished cleanly, before its last bytes go out (the Responses API
+/// stores the conversation so `previous_response_id` can continue it).
+pub type OnFinish = Box<dyn FnOnce(&Encoder) -> futures_util::future::LocalBoxFuture<'static, ()>>;
+
 struct TranslateState {
+    on_finish: Option<OnFinish>,
     upstream: UpstreamResponse,
     decoder: Decoder,
     encoder: Encoder,
@@ -284,6 +315,7 @@ pub async fn stream(
     provider: &str,
     first_byte: Duration,
     idle: Duration,
+    on_finish: Option<OnFinish>,
 ) -> Result<HttpResponse, Error> {
     let unreachable = |message: String| Error::UpstreamUnreachable {
         provider: provider.to_owned(),
@@ -322,6 +354,7 @@ pub async fn stream(
         encoder.push(event, &mut first);
     }
     let state = TranslateState {
+        on_finish,
         upstream,
         decoder,
         encoder,
@@ -354,6 +387,9 @@ pub async fn stream(
                             events.iter().for_each(|e| st.encoder.push(e, &mut out));
                             if st.decoder.complete() {
                                 st.encoder.finish(&mut out);
+                                if let Some(hook) = st.on_finish.take() {
+                                    hook(&st.encoder).await;
+                                }
                             } else {
                                 tracing::warn!(provider = %st.provider, "upstream stream ended before it was complete");
                                 let err = Error::UpstreamUnreachable {

@@ -6,4 +6,6 @@ mod admin_accounts;
 mod admin_api_keys;
 mod admin_provider_keys;
 mod harness;
+mod matrix;
 mod proxy;
+mod responses_api;

@@ -545,6 +545,9 @@ fn error_bodies() {
         (upstream(429, None), "rate_limit_error"),
         (upstream(529, Some("overloaded_error")), "overloaded_error"),
         (upstream(500, None), "api_error"),
+        // Other vendors' types at 500 (Google's, OpenAI's) are not Anthropic's.
+        (upstream(500, Some("INTERNAL")), "api_error"),
+        (upstream(500, Some("server_error")), "api_error"),
         (upstream(400, Some("server_error")), "invalid_request_error"),
         (Error::Internal("x".into()), "api_error"),
     ];

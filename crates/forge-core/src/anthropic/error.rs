@@ -63,11 +63,14 @@ pub fn status_for_error_type(error_type: &str) -> u16 {
 pub fn error_body(err: &Error) -> ErrorBody {
     let status = err.status();
     let r#type = match err {
-        // An upstream that spoke Anthropic already named the type; keep it if it is one.
+        // An upstream that spoke Anthropic already named the type; keep it if it is one
+        // (unknown types such as Google's `INTERNAL` also map to 500, so check it is known).
         Error::Upstream {
             error_type: Some(t),
             ..
-        } if status_for_error_type(t) == status => t.clone(),
+        } if status_for_error_type(t) == status && (status != 500 || t == "api_error") => {
+            t.clone()
+        }
         _ => error_type_for_status(status).to_owned(),
     };
     ErrorBody {

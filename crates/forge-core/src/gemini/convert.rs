@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value};
 
-use super::schema::{clean_schema, is_empty_object};
+use super::schema::{clean_schema, is_empty_object, openapi_to_json_schema};
 use super::{
     Blob, Candidate, Content, DIALECT, Extra, FileData, FunctionCall, FunctionCallingConfig,
     FunctionDeclaration, FunctionResponse, GenerateContentRequest, GenerateContentResponse,
@@ -641,7 +641,7 @@ fn tools_to_canonical(req: &GenerateContentRequest, out: &mut ChatRequest, x: &m
                 parameters: decl
                     .parameters_json_schema
                     .clone()
-                    .or_else(|| decl.parameters.clone()),
+                    .or_else(|| decl.parameters.as_ref().map(openapi_to_json_schema)),
                 strict: None,
             });
         }
@@ -703,7 +703,7 @@ fn generation_to_canonical(g: &GenerationConfig, out: &mut ChatRequest, x: &mut 
             let schema = g
                 .response_json_schema
                 .clone()
-                .or_else(|| g.response_schema.clone());
+                .or_else(|| g.response_schema.as_ref().map(openapi_to_json_schema));
             out.response_format = Some(match schema {
                 Some(schema) => serde_json::json!({
                     "type": "json_schema",

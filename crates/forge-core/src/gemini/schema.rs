@@ -263,6 +263,51 @@ pub fn is_empty_object(schema: &Value) -> bool {
         && !obj.contains_key("anyOf")
 }
 
+/// Google's OpenAPI `Schema` (`parameters`, `responseSchema`) -> JSON Schema for other
+/// dialects: types are upper case there (`OBJECT`, `STRING`), which JSON Schema validators
+/// (Anthropic's, OpenAI's strict mode) reject, and `nullable` becomes a `null` type.
+pub fn openapi_to_json_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            let nullable = map.get("nullable") == Some(&Value::Bool(true));
+            for (key, value) in map {
+                let converted = match key.as_str() {
+                    "nullable" => continue,
+                    "type" => match value.as_str() {
+                        Some(t) if nullable => Value::Array(vec![
+                            Value::String(t.to_ascii_lowercase()),
+                            Value::String("null".to_owned()),
+                        ]),
+                        Some(t) => Value::String(t.to_ascii_lowercase()),
+                        None => value.clone(),
+                    },
+                    "properties" => match value {
+                        Value::Object(props) => Value::Object(
+                            props
+                                .iter()
+                                .map(|(k, v)| (k.clone(), openapi_to_json_schema(v)))
+                                .collect(),
+                        ),
+                        other => other.clone(),
+                    },
+                    "items" => openapi_to_json_schema(value),
+                    "anyOf" => match value {
+                        Value::Array(list) => {
+                            Value::Array(list.iter().map(openapi_to_json_schema).collect())
+                        }
+                        other => other.clone(),
+                    },
+                    _ => value.clone(),
+                };
+                out.insert(key.clone(), converted);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -376,6 +421,24 @@ mod tests {
         }
         assert_eq!(depth, MAX_REF_DEPTH);
         assert_eq!(cur, &json!({"type": "object"}));
+    }
+
+    #[test]
+    fn openapi_schemas_become_json_schema() {
+        let schema = json!({"type": "OBJECT", "properties": {
+            "answer": {"type": "STRING", "nullable": true, "description": "d"},
+            "tags": {"type": "ARRAY", "items": {"type": "STRING"}},
+            "either": {"anyOf": [{"type": "INTEGER"}, {"type": "BOOLEAN"}]},
+        }, "required": ["answer"]});
+        assert_eq!(
+            openapi_to_json_schema(&schema),
+            json!({"type": "object", "properties": {
+                "answer": {"type": ["string", "null"], "description": "d"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "either": {"anyOf": [{"type": "integer"}, {"type": "boolean"}]},
+            }, "required": ["answer"]})
+        );
+        assert_eq!(openapi_to_json_schema(&json!(true)), json!(true));
     }
 
     #[test]

@@ -7,12 +7,12 @@ use super::{
     ChunkChoice, ChunkDelta, CompletionTokensDetails, CompletionUsage, ContentPart as WirePart,
     Extra, FileRef, FunctionCall, FunctionCallDelta, FunctionDefinition, ImageUrl, InputAudio,
     MessageContent, NamedFunction, NamedToolChoice, PromptTokensDetails, ResponseMessage,
-    Role as WireRole, Stop, Tool as WireTool, ToolCall, ToolCallDelta, ToolChoice as WireChoice,
+    Role as WireRole, Stop, StreamOptions, Tool as WireTool, ToolCall, ToolCallDelta, ToolChoice as WireChoice,
     chunk_object,
 };
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentPart, FinishReason, ImageSource, Message, Role, StreamEvent,
-    Tool, ToolChoice, Usage,
+    Thinking, Tool, ToolChoice, Usage, budget_effort,
 };
 use crate::error::Error;
 
@@ -212,9 +212,19 @@ pub fn chat_request_from_canonical(req: &ChatRequest) -> ChatCompletionRequest {
     }
     if req.stream {
         out.stream = Some(true);
+        // Without it an OpenAI stream carries no usage, and the client's dialect (Anthropic's
+        // message_delta, Gemini's usageMetadata) has nothing to report.
+        out.stream_options = Some(StreamOptions {
+            include_usage: Some(true),
+            extra: Extra::new(),
+        });
     }
     out.response_format = req.response_format.clone();
-    out.reasoning_effort = req.reasoning_effort.clone();
+    // A thinking budget (Anthropic, Gemini clients) becomes the nearest effort level.
+    out.reasoning_effort = req.reasoning_effort.clone().or_else(|| match req.thinking {
+        Some(Thinking::Enabled { budget_tokens }) => Some(budget_effort(budget_tokens).to_owned()),
+        _ => None,
+    });
     out.user = req.user.clone();
     if req.extra.is_empty() {
         return out;

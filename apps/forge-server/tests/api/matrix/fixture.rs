@@ -2,15 +2,13 @@
 //! `openai` (OpenAI-compatible), `anthropic` (native Messages), `gemini` (native
 //! generateContent). SQLite only: storage is not what the matrix tests.
 
+use crate::harness::{
+    Backend, TestServer, add_provider, client, create_forge_key, register_and_login,
+};
 use awc::Client;
 use forge_testkit::{
-    FakeAnthropic, FakeAnthropicConfig, FakeGemini, FakeGeminiConfig, FakeOpenAi,
-    FakeOpenAiConfig, Fault, FaultMode, RecordedRequest,
-};
-use serde_json::Value;
-
-use crate::harness::{
-    Backend, Reply, TestServer, add_provider, client, create_forge_key, read, register_and_login,
+    FakeAnthropic, FakeAnthropicConfig, FakeGemini, FakeGeminiConfig, FakeOpenAi, FakeOpenAiConfig,
+    Fault, FaultMode, RecordedRequest,
 };
 
 /// The three upstream kinds a provider key can select.
@@ -115,23 +113,5 @@ impl Fixture {
         self.openai.clear_requests();
         self.anthropic.clear_requests();
         self.gemini.clear_requests();
-    }
-
-    /// POSTs `body` to `path` with the Forge key in `key_header` plus `extra` headers.
-    pub async fn post(
-        &self,
-        path: &str,
-        key_header: &str,
-        extra: &[(&str, &str)],
-        body: &Value,
-    ) -> Reply {
-        let mut req = self
-            .client
-            .post(self.server.url(path))
-            .insert_header((key_header, self.key.as_str()));
-        for (name, value) in extra {
-            req = req.insert_header((*name, *value));
-        }
-        read(req.send_json(body).await.unwrap()).await
     }
 }

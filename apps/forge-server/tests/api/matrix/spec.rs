@@ -23,9 +23,13 @@ pub enum Turn {
     User(&'static str),
     Assistant(&'static str),
     /// The assistant called `get_weather` with `{"location": "Paris"}` as call `id`.
-    ToolCall { id: &'static str },
+    ToolCall {
+        id: &'static str,
+    },
     /// The answer to that call.
-    ToolResult { id: &'static str },
+    ToolResult {
+        id: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,7 +76,19 @@ pub fn weather_args() -> Value {
 /// The tools a spec declares, as (name, description, schema).
 pub fn tools() -> Vec<(&'static str, &'static str, Value)> {
     vec![
-        ("get_weather", "Current weather for a place", weather_schema()),
+        (
+            "get_weather",
+            "Current weather for a place",
+            weather_schema(),
+        ),
         ("get_time", "Local time in a city", time_schema()),
     ]
+}
+
+/// The fake upstreams' default reply up to the model name.
+pub const FAKE_REPLY_PREFIX: &str = "Hello from fake upstream (model ";
+
+/// The reply a fake upstream gives for `model`.
+pub fn reply(model: &str) -> String {
+    format!("{FAKE_REPLY_PREFIX}{model})")
 }
