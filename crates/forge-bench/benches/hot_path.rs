@@ -39,6 +39,7 @@ fn provider(id: i64, name: &str) -> ResolvedProvider {
         api_key: Zeroizing::new("sk-bench-0123456789".to_owned()),
         base_url: Some("http://127.0.0.1:9200/v1".to_owned()),
         model_mapping: BTreeMap::from([("fast".to_owned(), "gpt-4o-mini".to_owned())]),
+        config: BTreeMap::new(),
         family: forge_server::proxy::upstream::ProviderFamily::of(&name.to_lowercase()),
     }
 }
@@ -298,58 +299,67 @@ fn anthropic_translation(c: &mut Criterion) {
         "sk-bench-0123456789",
     )
     .unwrap();
-    g.bench_function("openai_to_anthropic_chunk (SSE -> canonical -> Anthropic SSE)", |b| {
-        let mut parser = SseParser::new();
-        let mut encoder = StreamEncoder::new("claude-bench");
-        let mut opening = Vec::new();
-        parser.push(chat_chunk_event("gpt-4o-mini", 0, 20).as_bytes(), &mut opening);
-        for ev in &opening {
-            for canonical in adapter.parse_stream_event(ev).unwrap() {
-                encoder.push(&canonical);
-            }
-        }
-        let mut events: Vec<SseEvent> = Vec::with_capacity(2);
-        b.iter(|| {
-            events.clear();
-            parser.push(black_box(&event), &mut events);
-            let mut wire = Vec::new();
-            for ev in &events {
+    g.bench_function(
+        "openai_to_anthropic_chunk (SSE -> canonical -> Anthropic SSE)",
+        |b| {
+            let mut parser = SseParser::new();
+            let mut encoder = StreamEncoder::new("claude-bench");
+            let mut opening = Vec::new();
+            parser.push(
+                chat_chunk_event("gpt-4o-mini", 0, 20).as_bytes(),
+                &mut opening,
+            );
+            for ev in &opening {
                 for canonical in adapter.parse_stream_event(ev).unwrap() {
-                    wire.extend(encoder.push(&canonical));
+                    encoder.push(&canonical);
                 }
             }
-            encode_sse(&wire)
-        })
-    });
-    g.bench_function("anthropic_to_openai_chunk (SSE -> canonical -> OpenAI SSE)", |b| {
-        let mut parser = SseParser::new();
-        let mut decoder = StreamDecoder::with_created(1_700_000_000);
-        let mut renderer = ChunkRenderer::new();
-        let mut opening = Vec::new();
-        parser.push(ANTHROPIC_START.as_bytes(), &mut opening);
-        for ev in &opening {
-            for canonical in decoder.push(ev).unwrap() {
-                renderer.render(&canonical);
-            }
-        }
-        assert!(renderer.started());
-        let mut events: Vec<SseEvent> = Vec::with_capacity(2);
-        b.iter(|| {
-            events.clear();
-            parser.push(black_box(ANTHROPIC_DELTA.as_bytes()), &mut events);
-            let mut out = Vec::new();
-            for ev in &events {
-                for canonical in decoder.push(ev).unwrap() {
-                    if let Some(chunk) = renderer.render(&canonical) {
-                        let json = serde_json::to_string(&chunk).unwrap();
-                        out.push(encode_event(None, &json));
+            let mut events: Vec<SseEvent> = Vec::with_capacity(2);
+            b.iter(|| {
+                events.clear();
+                parser.push(black_box(&event), &mut events);
+                let mut wire = Vec::new();
+                for ev in &events {
+                    for canonical in adapter.parse_stream_event(ev).unwrap() {
+                        wire.extend(encoder.push(&canonical));
                     }
                 }
+                encode_sse(&wire)
+            })
+        },
+    );
+    g.bench_function(
+        "anthropic_to_openai_chunk (SSE -> canonical -> OpenAI SSE)",
+        |b| {
+            let mut parser = SseParser::new();
+            let mut decoder = StreamDecoder::with_created(1_700_000_000);
+            let mut renderer = ChunkRenderer::new();
+            let mut opening = Vec::new();
+            parser.push(ANTHROPIC_START.as_bytes(), &mut opening);
+            for ev in &opening {
+                for canonical in decoder.push(ev).unwrap() {
+                    renderer.render(&canonical);
+                }
             }
-            assert_eq!(out.len(), 1);
-            out
-        })
-    });
+            assert!(renderer.started());
+            let mut events: Vec<SseEvent> = Vec::with_capacity(2);
+            b.iter(|| {
+                events.clear();
+                parser.push(black_box(ANTHROPIC_DELTA.as_bytes()), &mut events);
+                let mut out = Vec::new();
+                for ev in &events {
+                    for canonical in decoder.push(ev).unwrap() {
+                        if let Some(chunk) = renderer.render(&canonical) {
+                            let json = serde_json::to_string(&chunk).unwrap();
+                            out.push(encode_event(None, &json));
+                        }
+                    }
+                }
+                assert_eq!(out.len(), 1);
+                out
+            })
+        },
+    );
     g.finish();
 }
 

@@ -208,10 +208,15 @@ fn init_error(name: &str, why: &str) -> ApiError {
 }
 
 /// Refuses providers Forge cannot call yet and base URLs that are malformed or private.
-fn check_provider(state: &AppState, name: &str, base_url: Option<&str>) -> Result<(), ApiError> {
+fn check_provider(
+    state: &AppState,
+    name: &str,
+    base_url: Option<&str>,
+    config: Option<&Mapping>,
+) -> Result<(), ApiError> {
     let base_url = base_url.map(str::trim).filter(|u| !u.is_empty());
     ProviderFamily::of(&name.to_lowercase())
-        .check(base_url)
+        .check(base_url, config)
         .map_err(|why| init_error(name, why))?;
     match base_url {
         Some(url) => validate::base_url(url, state.settings.allow_private_upstreams)
@@ -272,7 +277,12 @@ async fn create_key(
             body.provider_name
         )));
     }
-    check_provider(state, &body.provider_name, body.base_url.as_deref())?;
+    check_provider(
+        state,
+        &body.provider_name,
+        body.base_url.as_deref(),
+        body.config.as_ref(),
+    )?;
     let encrypted = encrypt(state, user_id, &body.provider_name, body.api_key.trim())?;
     let new = NewProviderKey {
         user_id,
@@ -318,11 +328,20 @@ async fn update_key(
         Some(value) => value.clone(),
         None => existing.base_url.clone(),
     };
-    if base_url.is_some() {
-        check_provider(state, &existing.provider_name, effective_base.as_deref())?;
-    }
     // null or an empty object keeps the stored config, as Forge v1 does.
     let config = body.config.flatten().filter(|c| !c.is_empty()).map(Some);
+    if base_url.is_some() || config.is_some() {
+        let effective_config = match &config {
+            Some(new) => new.clone(),
+            None => existing.config.clone(),
+        };
+        check_provider(
+            state,
+            &existing.provider_name,
+            effective_base.as_deref(),
+            effective_config.as_ref(),
+        )?;
+    }
     let changes = ProviderKeyChanges {
         encrypted_api_key,
         base_url,

@@ -28,6 +28,8 @@ pub struct ResolvedProvider {
     pub api_key: Zeroizing<String>,
     pub base_url: Option<String>,
     pub model_mapping: BTreeMap<String, String>,
+    /// Non-secret provider settings (Azure's `api_version`).
+    pub config: BTreeMap<String, String>,
     pub family: ProviderFamily,
 }
 
@@ -191,6 +193,7 @@ fn build_lookup(record: AuthRecord, secrets: &SecretBox) -> Lookup {
                 api_key,
                 base_url: pk.base_url.filter(|u| !u.trim().is_empty()),
                 model_mapping: pk.model_mapping.unwrap_or_default(),
+                config: pk.config.unwrap_or_default(),
             })
         })
         .collect();

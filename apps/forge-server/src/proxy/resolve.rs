@@ -113,6 +113,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
                 .collect::<BTreeMap<_, _>>(),
+            config: BTreeMap::new(),
             family: crate::proxy::upstream::ProviderFamily::of(&name.to_lowercase()),
         }
     }

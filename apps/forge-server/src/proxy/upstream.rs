@@ -1,6 +1,8 @@
 //! Which wire format a provider key speaks, and the adapter for it. Static dispatch over an
 //! enum: each adapter is sans-I/O and cheap to build per request from the cached key.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::{ChatRequest, ChatResponse};
@@ -37,11 +39,19 @@ impl ProviderFamily {
     }
 
     /// Why a key of this provider cannot be created, if it cannot.
-    pub fn check(&self, base_url: Option<&str>) -> Result<(), &'static str> {
+    pub fn check(
+        &self,
+        base_url: Option<&str>,
+        config: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), &'static str> {
         match self {
             ProviderFamily::OpenAi(info) => {
                 if matches!(info.kind, ProviderKind::Unsupported) {
                     return Err("this provider kind is not supported by this server yet");
+                }
+                let api_version = config.and_then(|c| c.get("api_version")).map(|v| v.trim());
+                if info.kind == ProviderKind::Azure && api_version.is_none_or(str::is_empty) {
+                    return Err("Azure OpenAI needs config {\"api_version\": \"...\"}");
                 }
                 if info.default_base_url.is_none() && base_url.is_none() {
                     return Err(
@@ -73,9 +83,10 @@ impl Upstream {
     pub fn for_provider(p: &ResolvedProvider) -> Result<Self, Error> {
         let base = p.base_url.as_deref();
         Ok(match &p.family {
-            ProviderFamily::OpenAi(info) => {
-                Upstream::OpenAi(OpenAiAdapter::new(info, base, &p.api_key)?)
-            }
+            ProviderFamily::OpenAi(info) => Upstream::OpenAi(
+                OpenAiAdapter::new(info, base, &p.api_key)?
+                    .with_api_version(p.config.get("api_version").map(String::as_str)),
+            ),
             ProviderFamily::Anthropic => {
                 Upstream::Anthropic(AnthropicAdapter::new(base, &p.api_key, None))
             }

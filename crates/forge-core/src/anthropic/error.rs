@@ -68,9 +68,7 @@ pub fn error_body(err: &Error) -> ErrorBody {
         Error::Upstream {
             error_type: Some(t),
             ..
-        } if status_for_error_type(t) == status && (status != 500 || t == "api_error") => {
-            t.clone()
-        }
+        } if status_for_error_type(t) == status && (status != 500 || t == "api_error") => t.clone(),
         _ => error_type_for_status(status).to_owned(),
     };
     ErrorBody {

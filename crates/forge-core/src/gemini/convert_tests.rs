@@ -659,3 +659,19 @@ fn gemini_odd_arguments_never_panic() {
     assert_eq!(args_value("{not json"), json!({"arguments": "{not json"}));
     assert_eq!(args_text(None), "{}");
 }
+
+#[test]
+fn snake_case_json_schema_from_google_genai_is_read() {
+    // google-genai sends this one field snake_cased; Google's parser accepts both spellings.
+    let req: GenerateContentRequest = serde_json::from_value(json!({
+        "contents": [{ "role": "user", "parts": [{ "text": "weather?" }] }],
+        "tools": [{ "functionDeclarations": [{
+            "name": "get_weather",
+            "parameters_json_schema": { "type": "object", "properties": { "city": { "type": "string" } } }
+        }] }]
+    }))
+    .unwrap();
+    let canonical = request_to_canonical("m", &req).unwrap();
+    let params = canonical.tools[0].parameters.as_ref().unwrap();
+    assert_eq!(params["properties"]["city"]["type"], "string");
+}

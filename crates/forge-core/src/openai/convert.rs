@@ -7,8 +7,8 @@ use super::{
     ChunkChoice, ChunkDelta, CompletionTokensDetails, CompletionUsage, ContentPart as WirePart,
     Extra, FileRef, FunctionCall, FunctionCallDelta, FunctionDefinition, ImageUrl, InputAudio,
     MessageContent, NamedFunction, NamedToolChoice, PromptTokensDetails, ResponseMessage,
-    Role as WireRole, Stop, StreamOptions, Tool as WireTool, ToolCall, ToolCallDelta, ToolChoice as WireChoice,
-    chunk_object,
+    Role as WireRole, Stop, StreamOptions, Tool as WireTool, ToolCall, ToolCallDelta,
+    ToolChoice as WireChoice, chunk_object,
 };
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentPart, FinishReason, ImageSource, Message, Role, StreamEvent,

@@ -15,6 +15,47 @@ use serde_json::Value;
 
 use crate::providers::{ProviderInfo, ProviderKind};
 
+/// `{base}/openai/deployments/{model}/{endpoint}?api-version=..`, with `model` taken out of the
+/// body (Azure routes by deployment). A body without a model keeps its URL deployment-less and
+/// Azure answers 404, as it would for a missing deployment.
+fn azure_deployment_call(
+    base: &str,
+    version: &str,
+    endpoint: Endpoint,
+    body: Bytes,
+) -> (String, Bytes) {
+    let (deployment, body) = match forge_core::json::RawObject::parse(&body) {
+        Ok(mut object) => match object.get_str("model").ok().flatten() {
+            Some(model) => {
+                object.remove("model");
+                (model, Bytes::from(object.to_vec()))
+            }
+            None => (String::new(), body),
+        },
+        Err(_) => (String::new(), body),
+    };
+    let url = format!(
+        "{base}/openai/deployments/{}/{}?api-version={}",
+        encode_component(&deployment),
+        endpoint.path(),
+        encode_component(version)
+    );
+    (url, body)
+}
+
+/// Percent-encodes everything but unreserved characters, so a name cannot add path or query parts.
+fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Longest upstream error text carried into an error message.
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -38,11 +79,16 @@ impl Endpoint {
     }
 }
 
+/// Used when an Azure key was stored without `api_version` (the server requires one on create).
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
 #[derive(Clone)]
 pub struct OpenAiAdapter {
     provider: String,
     base_url: String,
     api_key: String,
+    /// `Some` for Azure OpenAI: the `api-version` query every call carries.
+    azure_api_version: Option<String>,
 }
 
 impl fmt::Debug for OpenAiAdapter {
@@ -80,11 +126,25 @@ impl OpenAiAdapter {
         {
             base.push_str(suffix);
         }
+        let azure_api_version =
+            (info.kind == ProviderKind::Azure).then(|| AZURE_DEFAULT_API_VERSION.to_owned());
         Ok(OpenAiAdapter {
             provider: info.name.clone(),
             base_url: base,
             api_key: api_key.to_owned(),
+            azure_api_version,
         })
+    }
+
+    /// Azure's `api-version` (from the provider key's config); ignored for other hosts.
+    pub fn with_api_version(mut self, version: Option<&str>) -> Self {
+        if let (Some(current), Some(version)) = (&mut self.azure_api_version, version) {
+            let version = version.trim();
+            if !version.is_empty() {
+                *current = version.to_owned();
+            }
+        }
+        self
     }
 
     pub fn provider(&self) -> &str {
@@ -100,7 +160,11 @@ impl OpenAiAdapter {
     }
 
     fn headers(&self, with_body: bool) -> Vec<(&'static str, String)> {
-        let mut headers = vec![("authorization", format!("Bearer {}", self.api_key))];
+        let mut headers = if self.azure_api_version.is_some() {
+            vec![("api-key", self.api_key.clone())]
+        } else {
+            vec![("authorization", format!("Bearer {}", self.api_key))]
+        };
         if with_body {
             headers.push(("content-type", "application/json".to_owned()));
         }
@@ -108,11 +172,16 @@ impl OpenAiAdapter {
         headers
     }
 
-    /// Sends a client body (with `model` already rewritten) as it is.
+    /// Sends a client body (with `model` already rewritten) as it is. For Azure the model
+    /// names the deployment in the URL and leaves the body.
     pub fn passthrough(&self, endpoint: Endpoint, body: Bytes) -> UpstreamRequest {
+        let (url, body) = match &self.azure_api_version {
+            Some(version) => azure_deployment_call(&self.base_url, version, endpoint, body),
+            None => (self.url(endpoint.path()), body),
+        };
         UpstreamRequest {
             method: Method::Post,
-            url: self.url(endpoint.path()),
+            url,
             headers: self.headers(true),
             body,
         }
@@ -134,9 +203,17 @@ impl OpenAiAdapter {
     }
 
     pub fn list_models(&self) -> UpstreamRequest {
+        let url = match &self.azure_api_version {
+            Some(version) => format!(
+                "{}/openai/models?api-version={}",
+                self.base_url,
+                encode_component(version)
+            ),
+            None => self.url("models"),
+        };
         UpstreamRequest {
             method: Method::Get,
-            url: self.url("models"),
+            url,
             headers: self.headers(false),
             body: Bytes::new(),
         }

@@ -72,9 +72,52 @@ fn missing_base_url_and_unsupported() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        OpenAiAdapter::new(&lookup("azure"), Some("https://x"), KEY),
+        OpenAiAdapter::new(&lookup("bedrock"), Some("https://x"), KEY),
         Err(Error::InvalidRequest { .. })
     ));
+    assert!(
+        OpenAiAdapter::new(&lookup("azure"), None, KEY).is_err(),
+        "Azure has no default URL"
+    );
+}
+
+#[test]
+fn azure_routes_by_deployment_with_api_key_and_version() {
+    let a = OpenAiAdapter::new(&lookup("azure"), Some("https://res.openai.azure.com/"), KEY)
+        .unwrap()
+        .with_api_version(Some("2024-06-01"));
+    let req = a.passthrough(
+        Endpoint::ChatCompletions,
+        Bytes::from_static(b"{\"model\":\"my gpt/4o\",\"messages\":[],\"x\":1}"),
+    );
+    assert_eq!(
+        req.url,
+        "https://res.openai.azure.com/openai/deployments/my%20gpt%2F4o/chat/completions?api-version=2024-06-01"
+    );
+    let body: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(
+        body,
+        json!({ "messages": [], "x": 1 }),
+        "model leaves the body"
+    );
+    assert_eq!(header(&req, "api-key"), Some(KEY));
+    assert_eq!(header(&req, "authorization"), None);
+    let models = a.list_models();
+    assert_eq!(
+        models.url,
+        "https://res.openai.azure.com/openai/models?api-version=2024-06-01"
+    );
+    assert_eq!(header(&models, "api-key"), Some(KEY));
+    let default = OpenAiAdapter::new(&lookup("azure"), Some("https://r"), KEY).unwrap();
+    assert!(
+        default
+            .list_models()
+            .url
+            .ends_with(AZURE_DEFAULT_API_VERSION)
+    );
+    // Other hosts ignore an api version.
+    let openai = adapter("openai", None).with_api_version(Some("2024-06-01"));
+    assert_eq!(openai.list_models().url, "https://api.openai.com/v1/models");
 }
 
 #[test]

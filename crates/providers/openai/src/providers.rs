@@ -4,6 +4,8 @@
 pub enum ProviderKind {
     /// Spoken to with the OpenAI wire format.
     OpenAiCompatible,
+    /// Azure OpenAI: deployment URLs, an `api-key` header and an `api-version` query.
+    Azure,
     /// Needs a translating adapter Forge does not have yet.
     Unsupported,
 }
@@ -145,14 +147,7 @@ const OPENAI_STATIC: &[(&str, &str, &[&str])] = &[
 const GEMINI_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
 
 /// Providers that need a translating adapter (or the test-only `mock`).
-const UNSUPPORTED: &[&str] = &[
-    "azure",
-    "bedrock",
-    "vertex",
-    "cohere",
-    "tensorblock",
-    "mock",
-];
+const UNSUPPORTED: &[&str] = &["bedrock", "vertex", "cohere", "tensorblock", "mock"];
 
 /// Looks a provider up by name, case-insensitively. Unknown names are OpenAI-compatible
 /// hosts at the provider key's own base URL.
@@ -174,6 +169,8 @@ pub fn lookup(name: &str) -> ProviderInfo {
     } else if key == "gemini" {
         info.default_base_url = Some(GEMINI_BASE);
         info.url_suffix = Some("/openai");
+    } else if key == "azure" {
+        info.kind = ProviderKind::Azure;
     } else if UNSUPPORTED.contains(&key) {
         info.kind = ProviderKind::Unsupported;
     }
@@ -251,14 +248,13 @@ mod tests {
 
     #[test]
     fn unsupported_and_unknown() {
-        for name in [
-            "azure",
-            "Bedrock",
-            "vertex",
-            "cohere",
-            "tensorblock",
-            "mock",
-        ] {
+        assert_eq!(lookup("Azure").kind, ProviderKind::Azure);
+        assert_eq!(
+            lookup("azure").default_base_url,
+            None,
+            "Azure needs the resource URL"
+        );
+        for name in ["Bedrock", "vertex", "cohere", "tensorblock", "mock"] {
             assert_eq!(lookup(name).kind, ProviderKind::Unsupported, "{name}");
         }
         let custom = lookup("My-Local-LLM");

@@ -431,10 +431,7 @@ fn anthropic_whole(v: &Value, models: &[&str]) -> Got {
                 assert!(block["signature"].is_string(), "{block}");
             }
             "tool_use" => {
-                assert!(
-                    block["id"].as_str().unwrap().starts_with("toolu_"),
-                    "{block}"
-                );
+                assert_tool_id(&block["id"]);
                 assert!(block["input"].is_object(), "{block}");
                 got.calls.push(Call {
                     id: block["id"].as_str().map(str::to_owned),
@@ -515,10 +512,7 @@ fn anthropic_stream(events: &[SseEvent], models: &[&str]) -> Got {
         i += 1;
         match kind.as_str() {
             "tool_use" => {
-                assert!(
-                    block["id"].as_str().unwrap().starts_with("toolu_"),
-                    "{block}"
-                );
+                assert_tool_id(&block["id"]);
                 assert_eq!(block["input"], json!({}), "{block}");
                 let args = if json_text.is_empty() {
                     json!({})
