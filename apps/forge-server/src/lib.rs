@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{ErrorHandlers, NormalizePath};
 use actix_web::{App, HttpServer, web};
 use forge_storage::crypto::SecretBox;
 use forge_storage::{StorageError, Store};
@@ -107,6 +107,7 @@ pub async fn build(settings: Settings) -> Result<Forge, StartError> {
                     ),
             )
             .wrap(cors())
+            .wrap(NormalizePath::trim())
             .configure(routes::configure)
             .default_service(web::to(extract_errors::not_found))
     })
@@ -137,7 +138,11 @@ fn cors() -> actix_cors::Cors {
 
 async fn purge_stored_responses(state: &AppState) {
     let days = i64::from(state.settings.responses_retention_days);
-    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(days);
+    let Some(cutoff) = chrono::Duration::try_days(days)
+        .and_then(|d| chrono::Utc::now().naive_utc().checked_sub_signed(d))
+    else {
+        return;
+    };
     match state.store.delete_responses_before(cutoff).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "purged stored responses past retention"),

@@ -70,6 +70,12 @@ impl SseParser {
     }
 
     /// Ends the stream: a last event not followed by a blank line is still delivered.
+    /// Bytes held for the event being assembled (its unfinished line and data so far); callers
+    /// cap it so an upstream that never ends an event cannot grow memory without bound.
+    pub fn buffered_len(&self) -> usize {
+        self.line.len() + self.data.len()
+    }
+
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
         if !self.line.is_empty() {
             self.end_line(out);

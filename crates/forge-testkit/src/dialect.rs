@@ -5,12 +5,15 @@ use actix_web::HttpResponse;
 use serde_json::Value;
 
 use crate::anthropic::error::AnthropicError;
+use crate::azure_error::AzureError;
 use crate::gemini::error::GoogleError;
 use crate::openai_error::OpenAiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     OpenAi,
+    /// Azure OpenAI's routes on the OpenAI fake.
+    Azure,
     Anthropic,
     Gemini,
 }
@@ -20,6 +23,7 @@ impl Dialect {
     pub(crate) fn status_body(self, status: u16, retry_after: Option<u64>) -> Value {
         match self {
             Dialect::OpenAi => OpenAiError::for_status(status).body(),
+            Dialect::Azure => AzureError::for_status(status, retry_after),
             Dialect::Anthropic => AnthropicError::for_status(status).body(),
             Dialect::Gemini => GoogleError::for_status(status, retry_after).body(),
         }
@@ -28,7 +32,9 @@ impl Dialect {
     /// A 400 in this dialect's shape.
     pub(crate) fn bad_request(self, message: String) -> HttpResponse {
         match self {
-            Dialect::OpenAi => OpenAiError::invalid(message, None, None).response(),
+            Dialect::OpenAi | Dialect::Azure => {
+                OpenAiError::invalid(message, None, None).response()
+            }
             Dialect::Anthropic => AnthropicError::invalid(message).response(),
             Dialect::Gemini => GoogleError::invalid(message).response(),
         }

@@ -1,7 +1,7 @@
 //! Failures the fake upstream produces on demand.
 //!
 //! A fault is armed from the test through [`crate::FakeOpenAi::set_fault`] and is taken by the
-//! next requests under `/v1` (any endpoint), or set for one request with the
+//! next requests to any endpoint (Azure's included), or set for one request with the
 //! [`FAULT_HEADER`] header (which wins over an armed fault and does not consume it).
 //! Stream faults ([`Fault::DropMidStream`], [`Fault::HangMidStream`], [`Fault::ChunkDelay`])
 //! only change streamed answers; a non-stream request that takes one is answered normally.

@@ -2,7 +2,10 @@
 //! provider's wire format, validate what they receive the way the provider does, record every
 //! request, and fail on demand ([`Fault`]).
 //!
-//! * [`FakeOpenAi`]: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
+//! * [`FakeOpenAi`]: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`,
+//!   and the same as Azure OpenAI serves them:
+//!   `/openai/deployments/{deployment}/chat/completions|completions|embeddings` and
+//!   `/openai/models`, with `?api-version=` and an `api-key` header.
 //! * [`FakeAnthropic`]: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
 //! * [`FakeGemini`]: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`,
 //!   `:countTokens`, `/v1beta/models` (also under `/v1`).
@@ -20,6 +23,8 @@
 
 mod anthropic;
 mod auth;
+mod azure;
+mod azure_error;
 mod config;
 mod dialect;
 mod embedding_vec;

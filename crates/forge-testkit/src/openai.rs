@@ -1,4 +1,5 @@
-//! [`FakeOpenAi`]: the OpenAI-compatible fake (`/v1/chat/completions` and friends).
+//! [`FakeOpenAi`]: the OpenAI-compatible fake (`/v1/chat/completions` and friends, and Azure
+//! OpenAI's `/openai/deployments/...` routes).
 
 use std::io;
 
@@ -35,7 +36,8 @@ impl FakeOpenAi {
         Ok(FakeOpenAi { core })
     }
 
-    /// `http://127.0.0.1:PORT/v1`, what an OpenAI client takes as its base URL.
+    /// `http://127.0.0.1:PORT/v1`, what an OpenAI client takes as its base URL. An Azure
+    /// OpenAI client takes the root, `http://{addr}` (see [`FakeOpenAi::addr`]).
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.core.addr)
     }

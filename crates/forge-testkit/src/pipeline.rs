@@ -1,5 +1,5 @@
 //! The steps every request goes through before its route's own checks: record, then fault.
-//! [`prepare`] adds OpenAI's own steps (auth, JSON body, `model`).
+//! [`prepare`] adds OpenAI's own steps (auth, JSON body, `model`), or Azure's on its routes.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use crate::auth;
+use crate::azure;
 use crate::dialect::Dialect;
 use crate::fault::{FAULT_HEADER, Fault};
 use crate::openai_error::status_code;
@@ -76,14 +77,26 @@ pub(crate) struct Prepared {
 }
 
 /// [`intercept`], then OpenAI's checks: the key and, for POST routes, the JSON body and its
-/// `model`.
+/// `model`. On Azure's routes Azure's gateway checks the request instead of the key check, and
+/// the deployment in the path is the model.
 pub(crate) async fn prepare(
     req: &HttpRequest,
     raw: &[u8],
     shared: &Arc<Shared>,
 ) -> Result<Prepared, HttpResponse> {
-    let Intercepted { guard, fault } = intercept(req, raw, shared, Dialect::OpenAi).await?;
-    auth::check(req, &shared.api_key).map_err(|e| e.response())?;
+    let azure = azure::is_azure(req);
+    let dialect = if azure {
+        Dialect::Azure
+    } else {
+        Dialect::OpenAi
+    };
+    let Intercepted { guard, fault } = intercept(req, raw, shared, dialect).await?;
+    let deployment = if azure {
+        azure::gate(req, shared).map_err(|e| e.response())?
+    } else {
+        auth::check(req, &shared.api_key).map_err(|e| e.response())?;
+        None
+    };
     if req.method() != actix_web::http::Method::POST {
         return Ok(Prepared {
             guard,
@@ -98,7 +111,13 @@ pub(crate) async fn prepare(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let checked = validate::content_type_is_json(content_type.as_deref())
         .and_then(|()| validate::parse_object(raw))
-        .and_then(|body| validate::model(&body, &shared.models).map(|model| (body, model)));
+        .and_then(|body| {
+            let model = match deployment {
+                Some(deployment) => deployment,
+                None => validate::model(&body, &shared.models)?,
+            };
+            Ok((body, model))
+        });
     match checked {
         Ok((body, model)) => Ok(Prepared {
             guard,

@@ -14,9 +14,11 @@ pub const KEY_PREFIX: &str = "forge-";
 /// The raw key from the request headers; never logged.
 pub fn presented_key(req: &HttpRequest) -> Result<&str, Error> {
     let headers = req.headers();
+    let non_empty = |v: &str| !v.trim().is_empty();
     let value = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
+        .filter(|v| non_empty(v))
         .or_else(|| {
             headers
                 .get(actix_web::http::header::AUTHORIZATION)

@@ -5,7 +5,9 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use bytes::Bytes;
 use forge_core::Error;
+use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -26,9 +28,48 @@ impl Dialect {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         match self {
-            Dialect::OpenAi => resp.json(err.to_openai_body()),
+            Dialect::OpenAi => resp.json(openai_error_body(err)),
             Dialect::Anthropic => resp.json(forge_core::anthropic::error::error_body(err)),
             Dialect::Gemini => resp.json(forge_core::gemini::error::error_body(err)),
         }
     }
+
+    /// The event that ends a stream which broke after it started, in this dialect: OpenAI's
+    /// `data: {"error":...}` (as Forge v1 emits), Anthropic's `event: error`, Google's error chunk.
+    pub fn stream_error(self, err: &Error) -> Bytes {
+        match self {
+            Dialect::OpenAi => {
+                let body = json!({ "error": {
+                    "message": err.to_string(), "type": "stream_error", "code": "provider_error",
+                } });
+                Bytes::from(format!("data: {body}\n\n"))
+            }
+            Dialect::Anthropic => {
+                let body = serde_json::to_string(&forge_core::anthropic::error::error_body(err))
+                    .unwrap_or_else(|_| {
+                        r#"{"type":"error","error":{"type":"api_error","message":"stream failed"}}"#
+                            .to_owned()
+                    });
+                Bytes::from(format!("event: error\ndata: {body}\n\n"))
+            }
+            Dialect::Gemini => {
+                let body = serde_json::to_string(&forge_core::gemini::error::error_body(err))
+                    .unwrap_or_else(|_| {
+                        r#"{"error":{"code":502,"message":"stream failed","status":"UNAVAILABLE"}}"#
+                            .to_owned()
+                    });
+                Bytes::from(format!("data: {body}\r\n\r\n"))
+            }
+        }
+    }
+}
+
+/// OpenAI's error body plus a top-level `detail`, which Forge v1 clients (forge-tui) print;
+/// OpenAI SDKs ignore the extra key.
+fn openai_error_body(err: &Error) -> serde_json::Value {
+    let mut body = serde_json::to_value(err.to_openai_body()).unwrap_or_else(|_| json!({}));
+    if let Some(map) = body.as_object_mut() {
+        map.insert("detail".to_owned(), json!(err.to_string()));
+    }
+    body
 }

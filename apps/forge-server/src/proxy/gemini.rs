@@ -64,8 +64,8 @@ async fn gemini_route(
     state: &AppState,
     transport: &Transport,
 ) -> Result<HttpResponse, Error> {
-    let (model, action) = parse_target(req.match_info().query("target"))?;
     let ctx = authenticate_gemini(state, req).await?;
+    let (model, action) = parse_target(req.match_info().query("target"))?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
     let route = resolve::resolve(&ctx, &model)?;
     let provider = route.provider.name_lower.as_str();

@@ -3,6 +3,7 @@
 //! Anthropic's `{"type":"error","error":{...}}` with the upstream's status.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::anthropic::{CountTokensRequest, MessagesRequest};
 use forge_core::canonical::{ChatRequest, ContentPart};
@@ -57,14 +58,15 @@ async fn messages_route(
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let object = RawObject::parse(&body)?;
+    let mut object = RawObject::parse(&body)?;
     let model = required_str(&object, "model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
     let route = resolve::resolve(&ctx, &model)?;
     let provider = route.provider.name_lower.as_str();
     match Upstream::for_provider(route.provider)? {
         Upstream::Anthropic(adapter) => {
-            let body = Upstream::passthrough_body(&body, &route.upstream_model)?;
+            object.set_str("model", &route.upstream_model);
+            let body = Bytes::from(object.to_vec());
             let upstream_req = adapter.passthrough(body, beta_header(req));
             let upstream = Upstream::Anthropic(adapter);
             pipeline::passthrough(

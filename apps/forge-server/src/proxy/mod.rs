@@ -15,6 +15,7 @@ pub mod transport;
 pub mod upstream;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::json::RawObject;
 use forge_provider_openai::Endpoint;
@@ -72,14 +73,15 @@ async fn openai_route(
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let object = RawObject::parse(&body)?;
+    let mut object = RawObject::parse(&body)?;
     let model = required_str(&object, "model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
     let route = resolve::resolve(&ctx, &model)?;
     let provider = route.provider.name_lower.as_str();
     match Upstream::for_provider(route.provider)? {
         Upstream::OpenAi(adapter) => {
-            let body = Upstream::passthrough_body(&body, &route.upstream_model)?;
+            object.set_str("model", &route.upstream_model);
+            let body = Bytes::from(object.to_vec());
             let upstream_req = adapter.passthrough(endpoint, body);
             let upstream = Upstream::OpenAi(adapter);
             pipeline::passthrough(

@@ -18,13 +18,19 @@ use crate::proxy::translate::{self, Decoder, OnFinish, Render};
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport, UpstreamResponse};
 use crate::proxy::upstream::Upstream;
 
+/// Error bodies are short; a larger one is cut off rather than buffered.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+/// Buffer reserved up front for a request body, whatever Content-Length claims.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
 /// Upstream response headers worth passing on (request ids and rate-limit information).
 fn forwardable(name: &str) -> bool {
     name == "x-request-id"
         || name == "request-id"
         || name.starts_with("x-ratelimit-")
         || name.starts_with("anthropic-ratelimit-")
-        || name.starts_with("openai-")
+        || name == "openai-processing-ms"
+        || name == "openai-version"
         || name == "retry-after"
 }
 
@@ -46,7 +52,7 @@ pub async fn send(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = transport
-        .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+        .read_body(provider, &mut resp, MAX_ERROR_BODY)
         .await?;
     tracing::info!(
         provider,
@@ -179,7 +185,8 @@ pub async fn read_body(
     if declared.is_some_and(|len| len > limit) {
         return Err(Error::PayloadTooLarge { limit });
     }
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut buf =
+        BytesMut::with_capacity(declared.unwrap_or(0).min(limit).min(INITIAL_BODY_CAPACITY));
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| Error::invalid(format!("could not read the request body: {e}")))?;

@@ -10,14 +10,13 @@ use actix_web::http::header;
 use bytes::{Bytes, BytesMut};
 use forge_core::{Error, TimeoutPhase};
 use futures_util::StreamExt;
-use serde_json::json;
 
+use crate::proxy::dialect::Dialect;
 use crate::proxy::transport::UpstreamResponse;
 
 /// Longest unfinished event held back before it is relayed anyway.
 const MAX_PENDING: usize = 1024 * 1024;
 
-/// Splits a byte stream at SSE event boundaries without parsing the events.
 /// The event that ends a stream properly, per upstream dialect. awc reports a connection cut
 /// mid-body as a normal end, so a stream is only complete once its terminal event went by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,16 +26,39 @@ pub enum Terminal {
     OpenAiDone,
     /// Anthropic's `event: message_stop`.
     AnthropicStop,
-    /// A Gemini chunk carrying a `finishReason`.
+    /// A Gemini chunk carrying a `finishReason` (or a blocked prompt's `blockReason`).
     GeminiFinish,
+    /// OpenAI Responses API: `response.completed`, `.incomplete` or `.failed` (no `[DONE]`).
+    ResponsesDone,
 }
 
 impl Terminal {
     fn seen_in(self, events: &[u8]) -> bool {
         match self {
             Terminal::OpenAiDone => ends_with_done(events),
-            Terminal::AnthropicStop => contains(events, b"event: message_stop"),
-            Terminal::GeminiFinish => contains(events, b"\"finishReason\""),
+            Terminal::AnthropicStop => {
+                contains(events, b"event: message_stop")
+                    || contains(events, b"\"type\":\"message_stop\"")
+            }
+            Terminal::GeminiFinish => {
+                contains(events, b"\"finishReason\"") || contains(events, b"\"blockReason\"")
+            }
+            Terminal::ResponsesDone => [
+                &b"\"type\":\"response.completed\""[..],
+                b"\"type\":\"response.incomplete\"",
+                b"\"type\":\"response.failed\"",
+            ]
+            .iter()
+            .any(|needle| contains(events, needle)),
+        }
+    }
+
+    /// The error event that ends a broken stream, in the stream's own dialect.
+    fn error_event(self, err: &Error) -> Bytes {
+        match self {
+            Terminal::OpenAiDone | Terminal::ResponsesDone => Dialect::OpenAi.stream_error(err),
+            Terminal::AnthropicStop => Dialect::Anthropic.stream_error(err),
+            Terminal::GeminiFinish => Dialect::Gemini.stream_error(err),
         }
     }
 }
@@ -45,12 +67,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Splits a byte stream at SSE event boundaries without parsing the events.
 #[derive(Default)]
 pub struct EventFramer {
     pending: BytesMut,
     terminal: Terminal,
     /// Whether the terminal event has been relayed.
     done_seen: bool,
+    /// A forced flush cut an event: an error event must start on a fresh line.
+    torn: bool,
 }
 
 impl EventFramer {
@@ -61,14 +86,17 @@ impl EventFramer {
             None => {
                 self.pending.extend_from_slice(chunk);
                 // Not SSE after all (or one giant event): relay rather than hold it all.
-                (self.pending.len() > MAX_PENDING)
-                    .then(|| std::mem::take(&mut self.pending).freeze())
+                (self.pending.len() > MAX_PENDING).then(|| {
+                    self.torn = true;
+                    std::mem::take(&mut self.pending).freeze()
+                })
             }
             Some(end_in_chunk) => {
                 let mut out = std::mem::take(&mut self.pending);
                 out.extend_from_slice(&chunk[..end_in_chunk]);
                 self.pending.extend_from_slice(&chunk[end_in_chunk..]);
                 self.done_seen = self.done_seen || self.terminal.seen_in(&out);
+                self.torn = false;
                 Some(out.freeze())
             }
         }
@@ -88,7 +116,19 @@ impl EventFramer {
 
     /// Whatever is left when the upstream ends cleanly (a final event without a blank line).
     pub fn finish(&mut self) -> Option<Bytes> {
+        self.done_seen = self.done_seen || self.terminal.seen_in(&self.pending);
         (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending).freeze())
+    }
+
+    /// The error event ending a broken stream, on a fresh line if an event was torn.
+    pub fn error_event(&self, err: &Error) -> Bytes {
+        let event = self.terminal.error_event(err);
+        if !self.torn {
+            return event;
+        }
+        let mut out = BytesMut::from(&b"\n\n"[..]);
+        out.extend_from_slice(&event);
+        out.freeze()
     }
 }
 
@@ -115,12 +155,6 @@ fn last_event_end(pending: &[u8], chunk: &[u8]) -> Option<usize> {
 fn ends_with_done(events: &[u8]) -> bool {
     let trimmed = events.trim_ascii_end();
     trimmed.ends_with(b"data: [DONE]") || trimmed.ends_with(b"data:[DONE]")
-}
-
-/// An OpenAI-style error event, as Forge v1 emits for a failure after the stream started.
-pub fn error_event(err: &Error) -> Bytes {
-    let body = json!({ "error": { "message": err.to_string(), "type": "stream_error", "code": "provider_error" } });
-    Bytes::from(format!("data: {body}\n\n"))
 }
 
 struct RelayState {
@@ -210,7 +244,7 @@ pub async fn stream_response(
                             provider: st.provider.clone(),
                             message: "the stream ended before it was complete".into(),
                         };
-                        return Some((Ok(error_event(&err)), st));
+                        return Some((Ok(st.framer.error_event(&err)), st));
                     }
                     return st.framer.finish().map(|rest| (Ok(rest), st));
                 }
@@ -221,7 +255,7 @@ pub async fn stream_response(
                         provider: st.provider.clone(),
                         message: "the stream broke off mid-way".into(),
                     };
-                    return Some((Ok(error_event(&err)), st));
+                    return Some((Ok(st.framer.error_event(&err)), st));
                 }
                 Err(_) => {
                     st.done = true;
@@ -230,7 +264,7 @@ pub async fn stream_response(
                         provider: st.provider.clone(),
                         phase: TimeoutPhase::Idle,
                     };
-                    return Some((Ok(error_event(&err)), st));
+                    return Some((Ok(st.framer.error_event(&err)), st));
                 }
             }
         }

@@ -7,6 +7,9 @@ use forge_core::Error;
 
 use crate::auth::key_cache::{AuthContext, ResolvedProvider};
 
+/// Longer model names are refused before any work is done with them.
+pub const MAX_MODEL_LEN: usize = 256;
+
 #[derive(Debug)]
 pub struct Route<'a> {
     pub provider: &'a ResolvedProvider,
@@ -15,6 +18,12 @@ pub struct Route<'a> {
 
 pub fn resolve<'a>(ctx: &'a AuthContext, model: &str) -> Result<Route<'a>, Error> {
     let model = model.trim();
+    if model.len() > MAX_MODEL_LEN {
+        return Err(Error::InvalidRequest {
+            message: format!("model must be at most {MAX_MODEL_LEN} bytes"),
+            param: Some("model".into()),
+        });
+    }
     if model.is_empty() {
         return Err(Error::InvalidRequest {
             message: "you must provide a model parameter".into(),

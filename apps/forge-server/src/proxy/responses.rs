@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::ChatRequest;
 use forge_core::json::RawObject;
@@ -42,14 +43,15 @@ async fn route(
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let object = RawObject::parse(&body)?;
+    let mut object = RawObject::parse(&body)?;
     let model = required_str(&object, "model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
     let route = resolve::resolve(&ctx, &model)?;
     let provider = route.provider.name_lower.as_str();
     let upstream = match Upstream::for_provider(route.provider)? {
         Upstream::OpenAi(adapter) => {
-            let body = Upstream::passthrough_body(&body, &route.upstream_model)?;
+            object.set_str("model", &route.upstream_model);
+            let body = Bytes::from(object.to_vec());
             let upstream_req = adapter.passthrough(Endpoint::Responses, body);
             let upstream = Upstream::OpenAi(adapter);
             return pipeline::passthrough(
@@ -58,7 +60,7 @@ async fn route(
                 provider,
                 upstream_req,
                 stream,
-                Terminal::OpenAiDone,
+                Terminal::ResponsesDone,
             )
             .await;
         }

@@ -19,7 +19,7 @@ use forge_provider_openai::OpenAiAdapter;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::proxy::relay::error_event;
+use crate::proxy::dialect::Dialect;
 use crate::proxy::transport::UpstreamResponse;
 use crate::proxy::upstream::Upstream;
 
@@ -29,7 +29,12 @@ pub struct Decoder {
     pending: Vec<SseEvent>,
     kind: DecoderKind,
     complete: bool,
+    provider: String,
+    failed: Option<Error>,
 }
+
+/// Largest single upstream event the decoder will assemble.
+const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 enum DecoderKind {
     OpenAi(Box<OpenAiAdapter>),
@@ -57,12 +62,25 @@ impl Decoder {
             pending: Vec::new(),
             kind,
             complete: false,
+            provider: provider.to_owned(),
+            failed: None,
         }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, Error> {
         self.parser.push(bytes, &mut self.pending);
+        if self.parser.buffered_len() > MAX_EVENT_BYTES {
+            return Err(Error::UpstreamUnreachable {
+                provider: self.provider.clone(),
+                message: format!("an event exceeded {MAX_EVENT_BYTES} bytes"),
+            });
+        }
         self.drain()
+    }
+
+    /// An error met after some events of the same chunk were decoded; those went out first.
+    pub fn take_error(&mut self) -> Option<Error> {
+        self.failed.take()
     }
 
     /// At the upstream's end of stream: flushes a last event and any buffered state.
@@ -80,36 +98,48 @@ impl Decoder {
         self.complete
     }
 
+    /// Decodes the parsed events. An error after some events were decoded is held back
+    /// (`take_error`) so the content before it still reaches the client.
     fn drain(&mut self) -> Result<Vec<StreamEvent>, Error> {
         let mut out = Vec::new();
         for ev in std::mem::take(&mut self.pending) {
-            let events = match &mut self.kind {
-                DecoderKind::OpenAi(a) => {
-                    if ev.is_done() {
-                        self.complete = true;
-                    }
-                    a.parse_stream_event(&ev)?
+            match self.decode(&ev) {
+                Ok(events) => out.extend(events),
+                Err(err) if out.is_empty() => return Err(err),
+                Err(err) => {
+                    self.failed = Some(err);
+                    break;
                 }
-                DecoderKind::Anthropic(dec) => {
-                    if ev.event.as_deref() == Some("message_stop") {
-                        self.complete = true;
-                    }
-                    dec.push(&ev)?
-                }
-                DecoderKind::Gemini(a, dec) => {
-                    let events = a.parse_stream_event(dec, &ev)?;
-                    if events
-                        .iter()
-                        .any(|e| matches!(e, StreamEvent::Finish { .. }))
-                    {
-                        self.complete = true;
-                    }
-                    events
-                }
-            };
-            out.extend(events);
+            }
         }
         Ok(out)
+    }
+
+    fn decode(&mut self, ev: &SseEvent) -> Result<Vec<StreamEvent>, Error> {
+        match &mut self.kind {
+            DecoderKind::OpenAi(a) => {
+                if ev.is_done() {
+                    self.complete = true;
+                }
+                a.parse_stream_event(ev)
+            }
+            DecoderKind::Anthropic(dec) => {
+                if ev.event.as_deref() == Some("message_stop") {
+                    self.complete = true;
+                }
+                dec.push(ev)
+            }
+            DecoderKind::Gemini(a, dec) => {
+                let events = a.parse_stream_event(dec, ev)?;
+                if events
+                    .iter()
+                    .any(|e| matches!(e, StreamEvent::Finish { .. }))
+                {
+                    self.complete = true;
+                }
+                Ok(events)
+            }
+        }
     }
 }
 
@@ -246,15 +276,11 @@ impl Encoder {
     /// An error event that ends the client's stream (never a clean finish).
     pub fn error(&mut self, err: &Error, out: &mut BytesMut) {
         match self {
-            Encoder::OpenAi { .. } => out.extend_from_slice(&error_event(err)),
+            Encoder::OpenAi { .. } => out.extend_from_slice(&Dialect::OpenAi.stream_error(err)),
             Encoder::Anthropic(enc) => {
                 out.extend_from_slice(&anthropic::stream_encode::encode_sse(&[enc.error(err)]));
             }
-            Encoder::Gemini(_) => {
-                if let Ok(json) = serde_json::to_string(&gemini::error::error_body(err)) {
-                    out.extend_from_slice(format!("data: {json}\r\n\r\n").as_bytes());
-                }
-            }
+            Encoder::Gemini(_) => out.extend_from_slice(&Dialect::Gemini.stream_error(err)),
             Encoder::Responses(enc) => {
                 out.extend_from_slice(&responses::stream_encode::encode_sse(&[enc.error(err)]));
             }
@@ -282,6 +308,13 @@ fn to_json<T: Serialize>(value: &T) -> Result<Bytes, Error> {
     serde_json::to_vec(value)
         .map(Bytes::from)
         .map_err(|e| Error::Internal(format!("could not render the response: {e}")))
+}
+
+/// Whether the events carry anything beyond the stream's opening and usage.
+fn has_content(events: &[StreamEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| !matches!(e, StreamEvent::Start { .. } | StreamEvent::Usage(_)))
 }
 
 pub fn now_unix() -> u64 {
@@ -321,8 +354,14 @@ pub async fn stream(
         provider: provider.to_owned(),
         message,
     };
-    let first_events = loop {
-        match tokio::time::timeout(first_byte, upstream.next()).await {
+    // Commit (send 200) only once real content arrived: a provider that fails right after
+    // its opening event (Anthropic's `overloaded_error` after `message_start`) is then still a
+    // real HTTP error, which the client (or a failover) can act on.
+    let deadline = tokio::time::Instant::now() + first_byte;
+    let mut first_events = Vec::new();
+    loop {
+        let next = tokio::time::timeout_at(deadline, upstream.next()).await;
+        let events = match next {
             Err(_) => {
                 return Err(Error::UpstreamTimeout {
                     provider: provider.to_owned(),
@@ -330,25 +369,34 @@ pub async fn stream(
                 });
             }
             Ok(None) => {
-                let events = decoder.finish()?;
-                if events.is_empty() {
+                first_events.extend(decoder.finish()?);
+                if let Some(err) = decoder.take_error() {
+                    return Err(err);
+                }
+                if first_events.is_empty() {
                     return Err(unreachable("the stream ended before any data".into()));
                 }
-                break events;
+                break;
             }
             Ok(Some(Err(e))) => {
                 return Err(unreachable(format!(
                     "the stream broke before any data: {e}"
                 )));
             }
-            Ok(Some(Ok(chunk))) => {
-                let events = decoder.push(&chunk)?;
-                if !events.is_empty() {
-                    break events;
-                }
+            Ok(Some(Ok(chunk))) => decoder.push(&chunk)?,
+        };
+        first_events.extend(events);
+        if let Some(err) = decoder.take_error() {
+            if !has_content(&first_events) {
+                return Err(err);
             }
+            decoder.failed = Some(err);
+            break;
         }
-    };
+        if has_content(&first_events) {
+            break;
+        }
+    }
     let mut first = BytesMut::new();
     for event in &first_events {
         encoder.push(event, &mut first);
@@ -372,9 +420,20 @@ pub async fn stream(
                 return None;
             }
             let mut out = BytesMut::new();
+            if let Some(err) = st.decoder.take_error() {
+                st.done = true;
+                st.encoder.error(&err, &mut out);
+                return Some((Ok(out.freeze()), st));
+            }
             match tokio::time::timeout(st.idle, st.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {
-                    Ok(events) => events.iter().for_each(|e| st.encoder.push(e, &mut out)),
+                    Ok(events) => {
+                        events.iter().for_each(|e| st.encoder.push(e, &mut out));
+                        if let Some(err) = st.decoder.take_error() {
+                            st.done = true;
+                            st.encoder.error(&err, &mut out);
+                        }
+                    }
                     Err(err) => {
                         st.done = true;
                         st.encoder.error(&err, &mut out);
@@ -385,7 +444,9 @@ pub async fn stream(
                     match st.decoder.finish() {
                         Ok(events) => {
                             events.iter().for_each(|e| st.encoder.push(e, &mut out));
-                            if st.decoder.complete() {
+                            if let Some(err) = st.decoder.take_error() {
+                                st.encoder.error(&err, &mut out);
+                            } else if st.decoder.complete() {
                                 st.encoder.finish(&mut out);
                                 if let Some(hook) = st.on_finish.take() {
                                     hook(&st.encoder).await;

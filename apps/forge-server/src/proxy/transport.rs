@@ -29,7 +29,9 @@ impl Transport {
             .handshake_timeout(timeouts.connect)
             .conn_keep_alive(Duration::from_secs(60))
             .conn_lifetime(Duration::from_secs(300))
-            .limit(512);
+            // No cap per worker: every open stream holds one upstream connection, and a cap
+            // would queue streams silently behind it.
+            .limit(0);
         let client = awc::Client::builder()
             .connector(connector)
             .timeout(timeouts.first_byte)

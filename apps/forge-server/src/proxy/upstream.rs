@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::{ChatRequest, ChatResponse};
 use forge_core::upstream::UpstreamRequest;
@@ -13,7 +12,6 @@ use forge_provider_openai::providers::ProviderKind;
 use forge_provider_openai::{OpenAiAdapter, ProviderInfo};
 
 use crate::auth::key_cache::ResolvedProvider;
-use crate::proxy::dialect::Dialect;
 
 /// The kind of upstream a provider name selects.
 #[derive(Debug, Clone)]
@@ -94,15 +92,6 @@ impl Upstream {
         })
     }
 
-    /// The wire format this upstream speaks natively.
-    pub fn dialect(&self) -> Dialect {
-        match self {
-            Upstream::OpenAi(_) => Dialect::OpenAi,
-            Upstream::Anthropic(_) => Dialect::Anthropic,
-            Upstream::Gemini(_) => Dialect::Gemini,
-        }
-    }
-
     pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
         match self {
             Upstream::OpenAi(a) => a.chat_request(req),
@@ -141,12 +130,5 @@ impl Upstream {
             Upstream::Anthropic(a) => Ok(a.parse_models(body)),
             Upstream::Gemini(a) => a.parse_models(body),
         }
-    }
-
-    /// A native request in the upstream's own format, with only the model changed.
-    pub fn passthrough_body(body: &[u8], model: &str) -> Result<Bytes, Error> {
-        let mut object = forge_core::json::RawObject::parse(body)?;
-        object.set_str("model", model);
-        Ok(Bytes::from(object.to_vec()))
     }
 }

@@ -5,6 +5,7 @@
 mod admin_accounts;
 mod admin_api_keys;
 mod admin_provider_keys;
+mod azure;
 mod harness;
 mod matrix;
 mod proxy;

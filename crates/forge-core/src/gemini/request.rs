@@ -144,7 +144,11 @@ pub struct FunctionDeclaration {
     pub parameters: Option<Value>,
     /// Full JSON Schema; exclusive with `parameters`. google-genai sends it snake_cased, which
     /// Google's JSON parser accepts too.
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "parameters_json_schema")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "parameters_json_schema"
+    )]
     pub parameters_json_schema: Option<Value>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -190,7 +194,11 @@ pub struct GenerationConfig {
     pub response_mime_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_schema: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "response_json_schema")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "response_json_schema"
+    )]
     pub response_json_schema: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_config: Option<ThinkingConfig>,

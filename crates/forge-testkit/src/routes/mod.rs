@@ -1,4 +1,5 @@
-//! One file per OpenAI endpoint; all share [`crate::pipeline::prepare`].
+//! One file per OpenAI endpoint; all share [`crate::pipeline::prepare`]. Azure's routes
+//! ([`crate::azure`]) reach the same handlers.
 
 pub(crate) mod chat;
 pub(crate) mod completions;
@@ -27,5 +28,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/models", web::get().to(models::list))
             .route("/models/{id}", web::get().to(models::get)),
     )
+    .configure(crate::azure::configure)
     .default_service(web::to(not_found::handle));
 }

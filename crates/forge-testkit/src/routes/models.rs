@@ -1,9 +1,10 @@
-//! `GET /v1/models` and `GET /v1/models/{id}`.
+//! `GET /v1/models` and `GET /v1/models/{id}`; the list also as Azure's `GET /openai/models`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::azure;
 use crate::openai_error::OpenAiError;
 use crate::pipeline::prepare;
 use crate::state::Shared;
@@ -20,7 +21,12 @@ pub(crate) async fn list(req: HttpRequest, body: Bytes, shared: web::Data<Shared
     if let Err(resp) = prepare(&req, &body, &shared).await {
         return resp;
     }
-    let data: Vec<Value> = shared.models.iter().map(|m| model_object(m)).collect();
+    let object = if azure::is_azure(&req) {
+        azure::model_object
+    } else {
+        model_object
+    };
+    let data: Vec<Value> = shared.models.iter().map(|m| object(m)).collect();
     HttpResponse::Ok().json(json!({"object": "list", "data": data}))
 }
 

@@ -1,0 +1,651 @@
+//! The `forge.toml` model: what an operator declares, checked as a whole before it is used.
+//!
+//! Every table denies unknown fields so a typo is an error, not a silently ignored setting.
+//! Errors name the line and the field path; they never echo a secret's value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub use crate::config_error::{ConfigError, ConfigIssue};
+use crate::config_error::{issue, locate, quote_key, syntax_error};
+use crate::strategy::Strategy;
+
+/// A validated configuration; only [`Config::parse`] builds one.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The logical model (or alias) used when a request names none.
+    #[serde(default)]
+    pub default_model: Option<String>,
+    /// Provider names in the order the server should prefer them when a model is offered by
+    /// several providers outside any declared route (user keys included).
+    #[serde(default)]
+    pub provider_priority: Vec<String>,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelConfig>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub keys: Vec<GatewayKeyConfig>,
+}
+
+/// Server settings; an absent field keeps the command-line / environment value.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: Option<SocketAddr>,
+    pub max_body_bytes: Option<usize>,
+    pub allow_private_upstreams: Option<bool>,
+    pub registration: Option<Registration>,
+    #[serde(default)]
+    pub timeouts: ServerTimeouts,
+}
+
+/// Default upstream timeouts for requests that no route overrides.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTimeouts {
+    pub connect_ms: Option<u64>,
+    pub first_byte_ms: Option<u64>,
+    pub idle_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+/// Gateway-wide routing behaviour: stickiness and the circuit breaker.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// The request header that carries a session id for stickiness.
+    pub session_header: String,
+    /// How long an idle session binding is kept.
+    pub session_ttl_ms: u64,
+    /// The most session bindings kept; the least recently used go first.
+    pub max_sessions: usize,
+    /// Share of least-latency requests that try a random deployment, so a slow one that
+    /// recovered is noticed.
+    pub exploration: f64,
+    /// Weight of the newest sample in the latency moving average.
+    pub ewma_alpha: f64,
+    pub cooldown: CooldownConfig,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            session_header: "x-session-id".into(),
+            session_ttl_ms: 3_600_000,
+            max_sessions: 100_000,
+            exploration: 0.05,
+            ewma_alpha: 0.3,
+            cooldown: CooldownConfig::default(),
+        }
+    }
+}
+
+/// When a deployment is ejected and for how long.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CooldownConfig {
+    /// Failures within `window_ms` that open the breaker.
+    pub failures: u32,
+    pub window_ms: u64,
+    /// First cooldown; doubles on each consecutive trip up to `max_ms`.
+    pub base_ms: u64,
+    pub max_ms: u64,
+    /// Cap on a cooldown taken from an upstream `retry-after`.
+    pub retry_after_max_ms: u64,
+}
+
+impl Default for CooldownConfig {
+    fn default() -> Self {
+        CooldownConfig {
+            failures: 3,
+            window_ms: 60_000,
+            base_ms: 5_000,
+            max_ms: 300_000,
+            retry_after_max_ms: 600_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Required for `openai-compatible` and `azure`; the vendor's URL otherwise.
+    pub base_url: Option<String>,
+    pub keys: Vec<ProviderKeyConfig>,
+    /// Azure OpenAI's `api-version` query parameter.
+    pub api_version: Option<String>,
+}
+
+impl ProviderConfig {
+    /// The URL requests go to: the declared one, or the vendor's.
+    pub fn effective_base_url(&self) -> &str {
+        match (&self.base_url, self.kind) {
+            (Some(url), _) => url,
+            (None, ProviderKind::Anthropic) => "https://api.anthropic.com/v1",
+            (None, ProviderKind::Gemini) => "https://generativelanguage.googleapis.com/v1beta",
+            (None, _) => "https://api.openai.com/v1",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    OpenaiCompatible,
+    Anthropic,
+    Gemini,
+    Azure,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderKeyConfig {
+    /// A literal key or `env:VAR`; after parsing, always the key itself.
+    pub key: Secret,
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Requests per minute this key allows (informational for the limiter).
+    pub rpm: Option<u32>,
+    /// Tokens per minute this key allows.
+    pub tpm: Option<u64>,
+}
+
+/// A credential whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A logical model: one client-facing name over several deployments.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub deployments: Vec<DeploymentConfig>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Retries on the same deployment before moving to the next one.
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+    #[serde(default)]
+    pub timeouts: ModelTimeouts,
+    /// Other logical models tried, in order, when every deployment of this one failed.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Upstream attempts per client request, fallbacks included.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Time after which no new attempt starts.
+    pub deadline_ms: Option<u64>,
+    /// The largest share of this model's deployments ever ejected at once.
+    #[serde(default = "default_max_ejected_share")]
+    pub max_ejected_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentConfig {
+    pub provider: String,
+    /// The model name the upstream expects.
+    pub model: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Lower runs first under the `priority` strategy.
+    #[serde(default)]
+    pub priority: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackoffConfig {
+    pub base_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            base_ms: 200,
+            max_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelTimeouts {
+    pub connect_ms: Option<u64>,
+    pub first_token_ms: Option<u64>,
+    pub idle_ms: Option<u64>,
+    pub total_ms: Option<u64>,
+}
+
+/// A static gateway key for deployments without user accounts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayKeyConfig {
+    pub name: String,
+    /// `sha256:<hex>` of the key, or `env:VAR` holding the key itself.
+    key: String,
+    /// Logical models (or aliases) this key may use; all when absent.
+    pub models: Option<Vec<String>>,
+    /// Lowercase hex SHA-256 of the key, filled by [`Config::parse`].
+    #[serde(skip)]
+    pub digest: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_max_attempts() -> u32 {
+    4
+}
+
+fn default_max_ejected_share() -> f64 {
+    0.5
+}
+
+impl Config {
+    /// Parses, resolves `env:` references through `env` and validates the file as a whole.
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config = deserialize(text)?;
+        let mut issues = Vec::new();
+        config.resolve_secrets(env, &mut issues);
+        config.validate(&mut issues);
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            for issue in &mut issues {
+                locate(text, issue);
+            }
+            Err(ConfigError { issues })
+        }
+    }
+
+    /// The provider declared under `name`.
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    fn resolve_secrets(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+        issues: &mut Vec<ConfigIssue>,
+    ) {
+        for (p, provider) in self.providers.iter_mut().enumerate() {
+            for (k, key) in provider.keys.iter_mut().enumerate() {
+                let path = format!("providers[{p}].keys[{k}].key");
+                if let Some(var) = key.key.0.strip_prefix("env:") {
+                    match env(var) {
+                        Some(value) if !value.is_empty() => key.key = Secret(value),
+                        _ => issues.push(issue(
+                            path,
+                            format!("environment variable {var} is not set"),
+                        )),
+                    }
+                } else if key.key.0.is_empty() {
+                    issues.push(issue(path, "empty key"));
+                }
+            }
+        }
+        for (i, gateway_key) in self.keys.iter_mut().enumerate() {
+            let path = format!("keys[{i}].key");
+            if let Some(var) = gateway_key.key.strip_prefix("env:") {
+                match env(var) {
+                    Some(value) if !value.is_empty() => {
+                        gateway_key.digest = hex::encode(Sha256::digest(value.as_bytes()));
+                    }
+                    _ => issues.push(issue(
+                        path,
+                        format!("environment variable {var} is not set"),
+                    )),
+                }
+            } else if let Some(digest) = gateway_key.key.strip_prefix("sha256:") {
+                if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    gateway_key.digest = digest.to_ascii_lowercase();
+                } else {
+                    issues.push(issue(path, "a sha256 digest is 64 hex digits"));
+                }
+            } else {
+                issues.push(issue(
+                    path,
+                    "expected `sha256:<hex digest>` or `env:VAR` (keys are never stored in clear)",
+                ));
+            }
+            // The raw form may hold an env var name only; drop it so nothing else reads it.
+            gateway_key.key = String::new();
+        }
+    }
+
+    fn validate(&self, issues: &mut Vec<ConfigIssue>) {
+        self.validate_routing(issues);
+        let mut provider_names = BTreeSet::new();
+        for (p, provider) in self.providers.iter().enumerate() {
+            let at = format!("providers[{p}]");
+            check_name(&provider.name, &format!("{at}.name"), issues);
+            if !provider_names.insert(provider.name.as_str()) {
+                issues.push(issue(
+                    format!("{at}.name"),
+                    format!("duplicate provider `{}`", provider.name),
+                ));
+            }
+            match &provider.base_url {
+                Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                    issues.push(issue(
+                        format!("{at}.base_url"),
+                        "must start with http:// or https://",
+                    ));
+                }
+                None if matches!(
+                    provider.kind,
+                    ProviderKind::OpenaiCompatible | ProviderKind::Azure
+                ) =>
+                {
+                    issues.push(issue(format!("{at}.base_url"), "required for this kind"));
+                }
+                _ => {}
+            }
+            match (provider.kind, &provider.api_version) {
+                (ProviderKind::Azure, None) => {
+                    issues.push(issue(format!("{at}.api_version"), "required for azure"));
+                }
+                (kind, Some(_)) if kind != ProviderKind::Azure => {
+                    issues.push(issue(
+                        format!("{at}.api_version"),
+                        "only azure takes an api_version",
+                    ));
+                }
+                _ => {}
+            }
+            if provider.keys.is_empty() {
+                issues.push(issue(format!("{at}.keys"), "at least one key is required"));
+            }
+            for (k, key) in provider.keys.iter().enumerate() {
+                if key.weight == 0 {
+                    issues.push(issue(
+                        format!("{at}.keys[{k}].weight"),
+                        "must be greater than 0",
+                    ));
+                }
+            }
+        }
+
+        for (name, model) in &self.models {
+            let at = format!("models.{}", quote_key(name));
+            check_name(name, &at, issues);
+            if self.aliases.contains_key(name) {
+                issues.push(issue(at.clone(), "also declared as an alias"));
+            }
+            if model.deployments.is_empty() {
+                issues.push(issue(
+                    format!("{at}.deployments"),
+                    "at least one deployment is required",
+                ));
+            }
+            for (d, deployment) in model.deployments.iter().enumerate() {
+                let at = format!("{at}.deployments[{d}]");
+                if !provider_names.contains(deployment.provider.as_str()) {
+                    issues.push(issue(
+                        format!("{at}.provider"),
+                        format!("unknown provider `{}`", deployment.provider),
+                    ));
+                }
+                if deployment.model.is_empty() {
+                    issues.push(issue(format!("{at}.model"), "must not be empty"));
+                }
+                if deployment.weight == 0 {
+                    issues.push(issue(format!("{at}.weight"), "must be greater than 0"));
+                }
+            }
+            let mut seen = BTreeSet::new();
+            for (f, fallback) in model.fallbacks.iter().enumerate() {
+                let path = format!("{at}.fallbacks[{f}]");
+                if !self.models.contains_key(fallback) {
+                    issues.push(issue(path, format!("unknown model `{fallback}`")));
+                } else if fallback == name {
+                    issues.push(issue(path, "a model cannot fall back to itself"));
+                } else if !seen.insert(fallback) {
+                    issues.push(issue(path, format!("`{fallback}` listed twice")));
+                }
+            }
+            if model.max_attempts == 0 {
+                issues.push(issue(format!("{at}.max_attempts"), "must be at least 1"));
+            }
+            if model.deadline_ms == Some(0) {
+                issues.push(issue(format!("{at}.deadline_ms"), "must be greater than 0"));
+            }
+            if !(0.0..=1.0).contains(&model.max_ejected_share) {
+                issues.push(issue(
+                    format!("{at}.max_ejected_share"),
+                    "must be between 0 and 1",
+                ));
+            }
+            if model.backoff.base_ms > model.backoff.max_ms {
+                issues.push(issue(
+                    format!("{at}.backoff.base_ms"),
+                    "must not exceed backoff.max_ms",
+                ));
+            }
+        }
+        if let Some(cycle) = self.fallback_cycle() {
+            issues.push(issue(
+                format!("models.{}.fallbacks", quote_key(&cycle[0])),
+                format!("fallback cycle: {}", cycle.join(" -> ")),
+            ));
+        }
+
+        for (alias, target) in &self.aliases {
+            let path = format!("aliases.{}", quote_key(alias));
+            if alias.is_empty() {
+                issues.push(issue(path.clone(), "empty alias"));
+            }
+            if let Err(message) = self.check_target(target, false) {
+                issues.push(issue(path, message));
+            }
+        }
+        if let Some(model) = &self.default_model
+            && let Err(message) = self.check_target(model, true)
+        {
+            issues.push(issue("default_model", message));
+        }
+        let mut priorities = BTreeSet::new();
+        for (i, provider) in self.provider_priority.iter().enumerate() {
+            if !priorities.insert(provider) {
+                issues.push(issue(
+                    format!("provider_priority[{i}]"),
+                    format!("`{provider}` listed twice"),
+                ));
+            }
+        }
+
+        let mut key_names = BTreeSet::new();
+        let mut digests = BTreeSet::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            check_name(&key.name, &format!("keys[{i}].name"), issues);
+            if !key_names.insert(&key.name) {
+                issues.push(issue(
+                    format!("keys[{i}].name"),
+                    format!("duplicate key `{}`", key.name),
+                ));
+            }
+            if !key.digest.is_empty() && !digests.insert(&key.digest) {
+                issues.push(issue(
+                    format!("keys[{i}].key"),
+                    "the same key is declared twice",
+                ));
+            }
+            for (m, model) in key.models.iter().flatten().enumerate() {
+                if let Err(message) = self.check_target(model, true) {
+                    issues.push(issue(format!("keys[{i}].models[{m}]"), message));
+                }
+            }
+        }
+    }
+
+    fn validate_routing(&self, issues: &mut Vec<ConfigIssue>) {
+        let routing = &self.routing;
+        let header_ok = !routing.session_header.is_empty()
+            && routing
+                .session_header
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !header_ok {
+            issues.push(issue("routing.session_header", "not a valid header name"));
+        }
+        if !(0.0..=1.0).contains(&routing.exploration) {
+            issues.push(issue("routing.exploration", "must be between 0 and 1"));
+        }
+        if !(routing.ewma_alpha > 0.0 && routing.ewma_alpha <= 1.0) {
+            issues.push(issue("routing.ewma_alpha", "must be in (0, 1]"));
+        }
+        let cooldown = &routing.cooldown;
+        if cooldown.failures == 0 {
+            issues.push(issue("routing.cooldown.failures", "must be at least 1"));
+        }
+        if cooldown.window_ms == 0 {
+            issues.push(issue(
+                "routing.cooldown.window_ms",
+                "must be greater than 0",
+            ));
+        }
+        if cooldown.base_ms > cooldown.max_ms {
+            issues.push(issue(
+                "routing.cooldown.base_ms",
+                "must not exceed cooldown.max_ms",
+            ));
+        }
+    }
+
+    /// Whether `name` is a model, an alias (if `via_alias`), or `provider:model` /
+    /// `provider/model` over a declared provider. Aliases may not point at aliases: one hop
+    /// keeps resolution obvious.
+    fn check_target(&self, name: &str, via_alias: bool) -> Result<(), String> {
+        if self.models.contains_key(name) {
+            return Ok(());
+        }
+        if self.aliases.contains_key(name) {
+            return if via_alias {
+                Ok(())
+            } else {
+                Err(format!("`{name}` is itself an alias"))
+            };
+        }
+        match split_qualified(name) {
+            Some((provider, _)) if self.provider(provider).is_some() => Ok(()),
+            Some((provider, _)) => Err(format!("unknown provider `{provider}` in `{name}`")),
+            None => Err(format!("unknown model `{name}`")),
+        }
+    }
+
+    /// The first cycle in the fallback graph, as the list of models around it.
+    fn fallback_cycle(&self) -> Option<Vec<String>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Open,
+            Done,
+        }
+        fn visit<'a>(
+            config: &'a Config,
+            name: &'a str,
+            marks: &mut BTreeMap<&'a str, Mark>,
+            stack: &mut Vec<&'a str>,
+        ) -> Option<Vec<String>> {
+            match marks.get(name) {
+                Some(Mark::Done) => return None,
+                Some(Mark::Open) => {
+                    let start = stack.iter().position(|n| *n == name).unwrap_or(0);
+                    let mut cycle: Vec<String> =
+                        stack[start..].iter().map(|s| (*s).to_owned()).collect();
+                    cycle.push(name.to_owned());
+                    return Some(cycle);
+                }
+                None => {}
+            }
+            marks.insert(name, Mark::Open);
+            stack.push(name);
+            if let Some(model) = config.models.get(name) {
+                for fallback in &model.fallbacks {
+                    if fallback != name
+                        && let Some(cycle) = visit(config, fallback, marks, stack)
+                    {
+                        return Some(cycle);
+                    }
+                }
+            }
+            stack.pop();
+            marks.insert(name, Mark::Done);
+            None
+        }
+        let mut marks = BTreeMap::new();
+        for name in self.models.keys() {
+            let mut stack = Vec::new();
+            if let Some(cycle) = visit(self, name, &mut marks, &mut stack) {
+                return Some(cycle);
+            }
+        }
+        None
+    }
+}
+
+/// Splits `provider:model` or `provider/model` at the first separator.
+pub fn split_qualified(name: &str) -> Option<(&str, &str)> {
+    let at = name.find([':', '/'])?;
+    let (provider, model) = (&name[..at], &name[at + 1..]);
+    (!provider.is_empty() && !model.is_empty()).then_some((provider, model))
+}
+
+fn deserialize(text: &str) -> Result<Config, ConfigError> {
+    let deserializer =
+        toml::de::Deserializer::parse(text).map_err(|e| syntax_error(text, "", &e))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        syntax_error(text, &path, e.inner())
+    })
+}
+
+fn check_name(name: &str, path: &str, issues: &mut Vec<ConfigIssue>) {
+    if name.is_empty() {
+        issues.push(issue(path, "must not be empty"));
+    } else if name.contains([':', '/']) {
+        // Names with separators would be ambiguous with `provider:model` references.
+        issues.push(issue(path, "must not contain `:` or `/`"));
+    }
+}
