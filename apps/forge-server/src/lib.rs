@@ -88,12 +88,13 @@ pub async fn build(settings: Settings) -> Result<Forge, StartError> {
         settings: settings.clone(),
     });
     let timeouts = settings.timeouts();
+    let allow_private = settings.allow_private_upstreams;
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             // awc's client is !Send: one per worker, each with its own connection pool.
-            .app_data(web::Data::new(Transport::new(timeouts)))
+            .app_data(web::Data::new(Transport::new(timeouts, allow_private)))
             .app_data(extract_errors::json_config(ADMIN_JSON_LIMIT))
             .app_data(extract_errors::form_config())
             .app_data(extract_errors::path_config())

@@ -76,7 +76,7 @@ pub fn base_url(value: &str, allow_private: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn ip_is_private(ip: IpAddr) -> bool {
+pub fn ip_is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4_is_private(v4),
         IpAddr::V6(v6) => {

@@ -9,6 +9,7 @@ pub mod models;
 pub mod pipeline;
 pub mod relay;
 pub mod resolve;
+pub mod resolve_dns;
 pub mod responses;
 pub mod translate;
 pub mod transport;

@@ -11,6 +11,8 @@ use forge_core::{Error, TimeoutPhase};
 use futures_util::StreamExt;
 
 use crate::config::Timeouts;
+use crate::proxy::resolve_dns::PublicOnly;
+use actix_tls::connect::Resolver;
 
 pub type UpstreamResponse = awc::ClientResponse;
 
@@ -23,8 +25,10 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(timeouts: Timeouts) -> Self {
+    pub fn new(timeouts: Timeouts, allow_private: bool) -> Self {
+        let resolver = Resolver::custom(PublicOnly { allow_private });
         let connector = awc::Connector::new()
+            .connector(actix_tls::connect::Connector::new(resolver).service())
             .timeout(timeouts.connect)
             .handshake_timeout(timeouts.connect)
             .conn_keep_alive(Duration::from_secs(60))
