@@ -436,6 +436,32 @@ async fn status_fault_with_retry_after_then_recovers() {
     assert_eq!(status, 200, "Once applies to one request");
 }
 
+/// A route the fake does not model takes an armed fault like any other: that is how a test
+/// serves a canned answer for it (the Responses API, say).
+#[actix_rt::test]
+async fn unknown_routes_take_an_armed_status_fault() {
+    let fake = fake();
+    fake.set_fault(
+        Fault::Status {
+            status: 200,
+            body: Some(r#"{"id":"resp_canned","object":"response"}"#.to_owned()),
+            retry_after: None,
+        },
+        FaultMode::Once,
+    );
+    let body = json!({"model": "gpt-4o-mini", "input": "hi"});
+    let (status, answer) = post(&fake, "/responses", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer, json!({"id": "resp_canned", "object": "response"}));
+    let (status, answer) = post(&fake, "/responses", &body).await;
+    assert_eq!(status, 404, "Once applies to one request");
+    assert_eq!(
+        answer["error"]["message"],
+        "Invalid URL (POST /v1/responses)"
+    );
+    assert_eq!(fake.requests().len(), 2, "both recorded");
+}
+
 #[actix_rt::test]
 async fn fault_modes_count_requests() {
     let fake = fake();

@@ -1,13 +1,16 @@
 //! Unknown routes and wrong methods, answered like OpenAI, or like Azure below `/openai/`
-//! (and recorded like any request).
+//! (and recorded like any request). An armed fault is taken here too, as on every endpoint:
+//! a status fault with a body is how a test serves an endpoint the fake does not model (the
+//! Responses API, say).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
 use crate::azure;
 use crate::azure_error::AzureError;
+use crate::dialect::Dialect;
 use crate::openai_error::OpenAiError;
-use crate::record::RecordedRequest;
+use crate::pipeline::intercept;
 use crate::state::Shared;
 
 pub(crate) async fn handle(
@@ -15,8 +18,17 @@ pub(crate) async fn handle(
     body: Bytes,
     shared: web::Data<Shared>,
 ) -> HttpResponse {
-    shared.record(RecordedRequest::capture(&req, &body));
-    if azure::is_azure(&req) {
+    let shared = shared.into_inner();
+    let azure = azure::is_azure(&req);
+    let dialect = if azure {
+        Dialect::Azure
+    } else {
+        Dialect::OpenAi
+    };
+    if let Err(faulted) = intercept(&req, &body, &shared, dialect).await {
+        return faulted;
+    }
+    if azure {
         return AzureError::resource_not_found().response();
     }
     OpenAiError {

@@ -1,7 +1,7 @@
 //! One matrix cell: a case asked in one client dialect of one upstream kind, non-streamed then
 //! streamed, checking what the upstream received and what the client got.
 
-use forge_testkit::{FAKE_THINKING, Fault};
+use forge_testkit::{FAKE_THINKING, Fault, RecordedRequest};
 use serde_json::{Value, json};
 
 use super::canned::Canned;
@@ -104,6 +104,12 @@ impl Case {
                 calls: vec![("call_canned_1", JSON_TOOL, json_answer())],
                 ..Canned::weather_call()
             }),
+            // Responses go to the upstream natively, an endpoint the fake does not have: every
+            // answer is canned.
+            Case::JsonOutput if inbound == In::Responses => {
+                Some(Canned::text(&json_answer().to_string(), "stop"))
+            }
+            _ if inbound == In::Responses => Some(Canned::text(&full, "stop")),
             _ => None,
         }
     }
@@ -125,12 +131,21 @@ pub async fn send(fx: &Fixture, out: &Outgoing) -> Reply {
     read(req.send_json(&out.body).await.unwrap()).await
 }
 
+/// Whether the upstream receives the Responses API itself (so its request is not in the
+/// upstream's chat format the `upstream` checks read).
+fn native_responses(inbound: In, up: Up) -> bool {
+    inbound == In::Responses && up == Up::OpenAi
+}
+
 /// The native upstream request for the same dialect is the client's body with only `model`
 /// rewritten (Gemini carries the model in the path, so its body is untouched).
-fn check_passthrough(inbound: In, up: Up, out: &Outgoing, received: &Value) {
+fn check_passthrough(inbound: In, up: Up, out: &Outgoing, received: &RecordedRequest) {
     let same = matches!(
         (inbound, up),
-        (In::OpenAi, Up::OpenAi) | (In::Anthropic, Up::Anthropic) | (In::Gemini, Up::Gemini)
+        (In::OpenAi, Up::OpenAi)
+            | (In::Anthropic, Up::Anthropic)
+            | (In::Gemini, Up::Gemini)
+            | (In::Responses, Up::OpenAi)
     );
     if !same {
         return;
@@ -139,7 +154,34 @@ fn check_passthrough(inbound: In, up: Up, out: &Outgoing, received: &Value) {
     if inbound != In::Gemini {
         expected["model"] = json!(up.upstream_model());
     }
-    assert_eq!(received, &expected, "passthrough changes only the model");
+    assert_eq!(
+        received.body, expected,
+        "passthrough changes only the model"
+    );
+    if inbound == In::Responses {
+        // Byte for byte: the client's JSON text (as awc sent it) with only the model replaced.
+        assert_eq!(
+            received.raw_body,
+            expected.to_string(),
+            "passthrough keeps every byte but the model"
+        );
+    }
+}
+
+/// The envelope of a native Responses request: endpoint, key and stream flag.
+fn check_native_envelope(r: &RecordedRequest, key: &str, stream: bool) {
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/v1/responses");
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {key}").as_str())
+    );
+    assert_eq!(
+        r.body["stream"].as_bool().unwrap_or(false),
+        stream,
+        "{}",
+        r.body
+    );
 }
 
 pub async fn run(inbound: In, up: Up, case: Case) {
@@ -153,10 +195,11 @@ pub async fn run(inbound: In, up: Up, case: Case) {
         if up == Up::OpenAi
             && let Some(canned) = case.canned(inbound)
         {
-            let body = if stream {
-                canned.stream()
-            } else {
-                canned.whole()
+            let body = match (inbound, stream) {
+                (In::Responses, true) => canned.responses_stream(),
+                (In::Responses, false) => canned.responses_whole(),
+                (_, true) => canned.stream(),
+                (_, false) => canned.whole(),
             };
             fx.arm(
                 up,
@@ -181,9 +224,13 @@ pub async fn run(inbound: In, up: Up, case: Case) {
             assert_eq!(n, usize::from(other == up), "{ctx}: requests at {other:?}");
         }
         let r = fx.last_received(up);
-        upstream::check_envelope(up, &r, fx.upstream_key(up), stream);
-        upstream::check_spec(up, &r.body, &spec);
-        check_passthrough(inbound, up, &out, &r.body);
+        if native_responses(inbound, up) {
+            check_native_envelope(&r, fx.upstream_key(up), stream);
+        } else {
+            upstream::check_envelope(up, &r, fx.upstream_key(up), stream);
+            upstream::check_spec(up, &r.body, &spec);
+        }
+        check_passthrough(inbound, up, &out, &r);
         check_case(inbound, up, case, &r.body, &got, &ctx);
         assert!(
             !reply.text.contains(fx.upstream_key(up)),
@@ -196,6 +243,9 @@ fn check_case(inbound: In, up: Up, case: Case, received: &Value, got: &Got, ctx:
     let full = reply(up.upstream_model());
     let anthropic = up == Up::Anthropic;
     let finish = |o: Outcome| inbound.finish(o, anthropic);
+    // A native Responses request is the client's own (checked by `check_passthrough`), not
+    // in the format the upstream checks read.
+    let upstream_checks = !native_responses(inbound, up);
     assert!(got.input_tokens > 0, "{ctx}: usage {got:?}");
     match case {
         Case::Text | Case::System | Case::Image => {
@@ -209,6 +259,10 @@ fn check_case(inbound: In, up: Up, case: Case, received: &Value, got: &Got, ctx:
         }
         Case::MultiTurn => {
             assert_eq!(got.text, full, "{ctx}");
+            assert_eq!(got.finish, finish(Outcome::End), "{ctx}");
+            if !upstream_checks {
+                return;
+            }
             assert_eq!(
                 upstream::roles(up, received),
                 ["user", "assistant", "user"],
@@ -260,12 +314,16 @@ fn check_case(inbound: In, up: Up, case: Case, received: &Value, got: &Got, ctx:
             assert_eq!(got.finish, finish(Outcome::Tools), "{ctx}");
         }
         Case::ToolResult => {
-            upstream::check_tool_history(up, received);
+            if upstream_checks {
+                upstream::check_tool_history(up, received);
+            }
             assert_eq!(got.text, full, "{ctx}");
             assert_eq!(got.finish, finish(Outcome::End), "{ctx}");
         }
         Case::JsonOutput => {
-            upstream::check_json(up, received, inbound == In::Anthropic);
+            if upstream_checks {
+                upstream::check_json(up, received, inbound == In::Anthropic);
+            }
             if inbound == In::Anthropic {
                 assert_eq!(got.calls.len(), 1, "{ctx}: {got:?}");
                 assert_eq!(got.calls[0].name, JSON_TOOL);

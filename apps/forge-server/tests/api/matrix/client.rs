@@ -1,9 +1,10 @@
-//! The three client dialects: each renders a [`Spec`] as its own request and reads the answer
+//! The client dialects: each renders a [`Spec`] as its own request and reads the answer
 //! back, checking the exact wire shape of that dialect (whole and streamed) on the way.
 
 use forge_core::sse::{SseEvent, SseParser};
 use serde_json::{Value, json};
 
+use super::responses_client;
 use super::spec::{
     JSON_TOOL, PNG_B64, Spec, THINKING_BUDGET, TOOL_RESULT, Turn, answer_schema, tools,
     weather_args,
@@ -15,6 +16,8 @@ pub enum In {
     OpenAi,
     Anthropic,
     Gemini,
+    /// The OpenAI Responses API (`POST /v1/responses`).
+    Responses,
 }
 
 /// A request ready to send.
@@ -59,6 +62,7 @@ impl In {
             In::OpenAi => openai_request(spec, model),
             In::Anthropic => anthropic_request(spec, model),
             In::Gemini => gemini_request(spec, model),
+            In::Responses => responses_client::request(spec, model),
         }
     }
 
@@ -75,6 +79,8 @@ impl In {
             (In::Anthropic, Outcome::Tools) => "tool_use",
             (In::Gemini, Outcome::Length) => "MAX_TOKENS",
             (In::Gemini, _) => "STOP",
+            (In::Responses, Outcome::Length) => responses_client::INCOMPLETE_MAX_TOKENS,
+            (In::Responses, _) => "completed",
         }
     }
 
@@ -85,8 +91,10 @@ impl In {
         if stream {
             let ct = reply.header("content-type").unwrap_or_default();
             // A canned OpenAI stream is served as application/json and passed through as is.
+            let canned =
+                reply.text.contains("chatcmpl-canned") || reply.text.contains("resp_canned");
             assert!(
-                ct.starts_with("text/event-stream") || reply.text.contains("chatcmpl-canned"),
+                ct.starts_with("text/event-stream") || canned,
                 "{ct}: {}",
                 reply.text
             );
@@ -95,12 +103,14 @@ impl In {
                 In::OpenAi => openai_stream(&events, models),
                 In::Anthropic => anthropic_stream(&events, models),
                 In::Gemini => gemini_stream(&events),
+                In::Responses => responses_client::stream(&events, models),
             }
         } else {
             match self {
                 In::OpenAi => openai_whole(&reply.body, models),
                 In::Anthropic => anthropic_whole(&reply.body, models),
                 In::Gemini => gemini_whole(&reply.body),
+                In::Responses => responses_client::whole(&reply.body, models),
             }
         }
     }
@@ -109,6 +119,7 @@ impl In {
     pub fn error_message(self, reply: &Reply, status: u16) -> String {
         let b = &reply.body;
         match self {
+            In::Responses => responses_client::error_message(reply),
             In::OpenAi => {
                 assert!(b["error"]["type"].is_string(), "{}", reply.text);
                 b["error"]["message"].as_str().unwrap().to_owned()
@@ -147,11 +158,11 @@ pub fn sse(text: &str) -> Vec<SseEvent> {
     events
 }
 
-fn data(ev: &SseEvent) -> Value {
+pub fn data(ev: &SseEvent) -> Value {
     serde_json::from_str(&ev.data).unwrap_or_else(|e| panic!("bad event data {e}: {}", ev.data))
 }
 
-fn parse_args(text: &str) -> Value {
+pub fn parse_args(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("arguments are not JSON ({e}): {text}"))
 }
 

@@ -1,13 +1,15 @@
 //! The conformance matrix: every client dialect (OpenAI chat, Anthropic messages, Gemini
-//! generateContent) x every upstream kind (OpenAI-compatible, Anthropic, Gemini) x every case,
+//! generateContent, OpenAI Responses) x every upstream kind (OpenAI-compatible, Anthropic, Gemini) x every case,
 //! one test per cell, each run whole and streamed. A cell checks the native request the fake
 //! upstream received and the exact shape of the answer in the client's dialect.
 
 mod canned;
+mod canned_responses;
 mod cases;
 mod claude_code;
 mod client;
 mod fixture;
+mod responses_client;
 mod spec;
 mod upstream;
 
@@ -25,16 +27,17 @@ macro_rules! cells {
     )+};
 }
 
-/// The table: (module, client dialect, upstream kind), each with every case.
+/// The table: (module, client dialect, upstream kind), each with every case, plus the cases
+/// only some dialects can ask, in brackets.
 macro_rules! matrix {
-    ($($pair:ident: $inbound:ident -> $up:ident;)+) => {$(
+    ($($pair:ident: $inbound:ident -> $up:ident [$($name:ident => $case:ident),*];)+) => {$(
         mod $pair {
             use super::*;
             cells!(In::$inbound, Up::$up;
+                $($name => $case,)*
                 text => Text,
                 system_prompt => System,
                 multi_turn => MultiTurn,
-                stop_sequence => StopSequence,
                 max_tokens => MaxTokens,
                 tool_call => ToolCall,
                 parallel_tool_calls => ParallelToolCalls,
@@ -49,13 +52,18 @@ macro_rules! matrix {
 }
 
 matrix! {
-    openai_to_openai: OpenAi -> OpenAi;
-    openai_to_anthropic: OpenAi -> Anthropic;
-    openai_to_gemini: OpenAi -> Gemini;
-    anthropic_to_openai: Anthropic -> OpenAi;
-    anthropic_to_anthropic: Anthropic -> Anthropic;
-    anthropic_to_gemini: Anthropic -> Gemini;
-    gemini_to_openai: Gemini -> OpenAi;
-    gemini_to_anthropic: Gemini -> Anthropic;
-    gemini_to_gemini: Gemini -> Gemini;
+    openai_to_openai: OpenAi -> OpenAi [stop_sequence => StopSequence];
+    openai_to_anthropic: OpenAi -> Anthropic [stop_sequence => StopSequence];
+    openai_to_gemini: OpenAi -> Gemini [stop_sequence => StopSequence];
+    anthropic_to_openai: Anthropic -> OpenAi [stop_sequence => StopSequence];
+    anthropic_to_anthropic: Anthropic -> Anthropic [stop_sequence => StopSequence];
+    anthropic_to_gemini: Anthropic -> Gemini [stop_sequence => StopSequence];
+    gemini_to_openai: Gemini -> OpenAi [stop_sequence => StopSequence];
+    gemini_to_anthropic: Gemini -> Anthropic [stop_sequence => StopSequence];
+    gemini_to_gemini: Gemini -> Gemini [stop_sequence => StopSequence];
+    // `POST /v1/responses` has no stop-sequence parameter (no `stop` field in the Responses
+    // API), so there is nothing for a stop_sequence cell to ask.
+    responses_to_openai: Responses -> OpenAi [];
+    responses_to_anthropic: Responses -> Anthropic [];
+    responses_to_gemini: Responses -> Gemini [];
 }
