@@ -23,8 +23,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         // the Gemini dialect
         .service(resource("/v1beta/models").route(get().to(proxy::models::list_models_gemini)))
-        .service(resource("/v1beta/models/{target:.+}").route(post().to(proxy::gemini::generate)))
-        .service(resource("/v1/models/{target:.+}").route(post().to(proxy::gemini::generate)))
+        .service(
+            resource("/v1beta/models/{target:.+}")
+                .route(post().to(proxy::gemini::generate))
+                .route(get().to(proxy::models::retrieve_model_gemini)),
+        )
+        .service(
+            resource("/v1/models/{target:.+}")
+                .route(post().to(proxy::gemini::generate))
+                .route(get().to(proxy::models::retrieve_model)),
+        )
         // health
         .service(resource("/").route(get().to(health::root)))
         .service(resource("/health").route(get().to(health::health)))

@@ -116,6 +116,56 @@ pub async fn list_models_gemini(
     Ok(HttpResponse::Ok().json(json!({ "models": models })))
 }
 
+/// `GET /v1/models/{id}` (the OpenAI SDK's `models.retrieve`).
+pub async fn retrieve_model(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    let ctx = authenticate(&state, &req).await?;
+    let id = model_id(&req);
+    let found = collect(&state, &transport, &ctx)
+        .await
+        .into_iter()
+        .find(|m| m.id == id);
+    let m = found.ok_or(forge_core::Error::ModelNotFound { model: id })?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by, "display_name": m.display_name,
+    })))
+}
+
+/// `GET /v1beta/models/{name}` (google-genai's `models.get`).
+pub async fn retrieve_model_gemini(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    transport: web::Data<Transport>,
+) -> Result<HttpResponse, ProxyError> {
+    let in_gemini = ProxyError::in_dialect(Dialect::Gemini);
+    let ctx = authenticate_gemini(&state, &req)
+        .await
+        .map_err(&in_gemini)?;
+    let id = model_id(&req);
+    let id = id.strip_prefix("models/").unwrap_or(&id).to_owned();
+    let found = collect(&state, &transport, &ctx)
+        .await
+        .into_iter()
+        .find(|m| m.id == id);
+    let m = found.ok_or_else(|| in_gemini(forge_core::Error::ModelNotFound { model: id }))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "name": format!("models/{}", m.id),
+        "displayName": m.display_name,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+    })))
+}
+
+/// The `{target}` path segment, with an encoded `/` (as in `openai%2Fgpt-4o`) decoded.
+fn model_id(req: &HttpRequest) -> String {
+    req.match_info()
+        .query("target")
+        .replace("%2F", "/")
+        .replace("%2f", "/")
+}
+
 async fn collect(state: &AppState, transport: &Transport, ctx: &AuthContext) -> Vec<Listed> {
     let listings = ctx
         .providers_in_scope()

@@ -152,6 +152,13 @@ fn last_event_end(pending: &[u8], chunk: &[u8]) -> Option<usize> {
         .map(|i| i - p)
 }
 
+/// Whether a batch of events holds a `data:` line (not only comments or blank lines).
+fn carries_data(events: &[u8]) -> bool {
+    events
+        .split(|&b| b == b'\n' || b == b'\r')
+        .any(|line| line.starts_with(b"data:"))
+}
+
 fn ends_with_done(events: &[u8]) -> bool {
     let trimmed = events.trim_ascii_end();
     trimmed.ends_with(b"data: [DONE]") || trimmed.ends_with(b"data:[DONE]")
@@ -177,8 +184,12 @@ pub async fn stream_response(
     idle: Duration,
 ) -> Result<HttpResponse, Error> {
     let mut framer = EventFramer::new(terminal);
+    // Keep-alive comments (OpenRouter sends `: OPENROUTER PROCESSING` while it queues) are held
+    // back with the first real event, so the response is committed only once data arrived.
+    let deadline = tokio::time::Instant::now() + first_byte;
+    let mut held = BytesMut::new();
     let first = loop {
-        match tokio::time::timeout(first_byte, upstream.next()).await {
+        match tokio::time::timeout_at(deadline, upstream.next()).await {
             Err(_) => {
                 return Err(Error::UpstreamTimeout {
                     provider: provider.to_owned(),
@@ -186,10 +197,16 @@ pub async fn stream_response(
                 });
             }
             Ok(None) => {
-                break framer.finish().ok_or_else(|| Error::UpstreamUnreachable {
-                    provider: provider.to_owned(),
-                    message: "the stream ended before any data".into(),
-                })?;
+                if let Some(rest) = framer.finish() {
+                    held.extend_from_slice(&rest);
+                }
+                if held.is_empty() {
+                    return Err(Error::UpstreamUnreachable {
+                        provider: provider.to_owned(),
+                        message: "the stream ended before any data".into(),
+                    });
+                }
+                break held.freeze();
             }
             Ok(Some(Err(e))) => {
                 return Err(Error::UpstreamUnreachable {
@@ -199,7 +216,10 @@ pub async fn stream_response(
             }
             Ok(Some(Ok(chunk))) => {
                 if let Some(events) = framer.push(&chunk) {
-                    break events;
+                    held.extend_from_slice(&events);
+                    if carries_data(&events) {
+                        break held.freeze();
+                    }
                 }
             }
         }
@@ -323,6 +343,16 @@ mod tests {
         let (out, cuts) = frame_all(&parts);
         assert_eq!(out, stream);
         assert_eq!(cuts.len(), 3);
+    }
+
+    #[test]
+    fn comment_only_batches_carry_no_data() {
+        assert!(!carries_data(b": OPENROUTER PROCESSING\n\n"));
+        assert!(!carries_data(b":\r\n\r\n: keep-alive\n\n"));
+        assert!(carries_data(b": x\n\ndata: {}\n\n"));
+        assert!(carries_data(
+            b"event: ping\r\ndata: {\"type\":\"ping\"}\r\n\r\n"
+        ));
     }
 
     #[test]

@@ -427,6 +427,28 @@ async fn models_list_is_prefixed(b: Backend) {
     );
 }
 
+async fn models_retrieve_one(b: Backend) {
+    let s = setup(b).await;
+    let get_one = |id: &str| {
+        s.client
+            .get(s.server.url(&format!("/v1/models/{id}")))
+            .insert_header(("x-api-key", s.key.as_str()))
+            .send()
+    };
+    let reply = read(get_one("openai/gpt-4o-mini").await.unwrap()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["id"], "openai/gpt-4o-mini");
+    assert_eq!(reply.body["object"], "model");
+    let reply = read(get_one("openai%2Fgpt-4o").await.unwrap()).await;
+    assert_eq!(
+        reply.body["id"], "openai/gpt-4o",
+        "an encoded slash works too"
+    );
+    let reply = read(get_one("openai/nope").await.unwrap()).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.body["error"]["code"], "model_not_found");
+}
+
 async fn completions_and_embeddings(b: Backend) {
     let s = setup(b).await;
     let resp = s
@@ -581,6 +603,7 @@ on_both_backends!(
     unknown_model_404_and_scope_403,
     model_mapping_aliases,
     models_list_is_prefixed,
+    models_retrieve_one,
     completions_and_embeddings,
     bad_bodies_get_openai_errors,
     revoked_and_disabled_keys_stop_at_once,
