@@ -79,7 +79,7 @@ impl ForgeClient {
         }
     }
 
-    /// A request with an optional JSON body; returns the JSON answer of a 2xx.
+    /// A request with an optional JSON body; returns the JSON answer of a 2xx (`null` for a 204).
     pub async fn call(
         &self,
         method: Method,
@@ -165,6 +165,10 @@ impl ForgeClient {
             .limit(BODY_LIMIT)
             .await
             .map_err(|err| self.payload_error(err))?;
+        // A 204 (e.g. dropping a session) has no body to parse.
+        if status == StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
         let parsed = serde_json::from_slice::<Value>(&bytes);
         if status.is_success() {
             return parsed.map_err(|_| {
@@ -289,7 +293,8 @@ fn preview(text: &str) -> String {
     }
 }
 
-/// Percent-encodes one path segment (provider names are user text).
+/// Percent-encodes one path segment (provider names are user text; deployment ids carry `/` and
+/// `#`).
 pub fn path_segment(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for byte in raw.bytes() {
@@ -369,5 +374,7 @@ mod tests {
         assert_eq!(path_segment("openai"), "openai");
         assert_eq!(path_segment("z.ai"), "z.ai");
         assert_eq!(path_segment("a b/c?"), "a%20b%2Fc%3F");
+        assert_eq!(path_segment("openai/gpt-4o#0"), "openai%2Fgpt-4o%230");
+        assert_eq!(path_segment("100%"), "100%25");
     }
 }

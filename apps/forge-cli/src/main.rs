@@ -19,7 +19,8 @@ use crate::commands::auth::{LoginArgs, RegisterArgs};
 use crate::commands::chat::TestArgs;
 use crate::commands::forge_keys::KeysCommand;
 use crate::commands::provider_keys::{AddKeyArgs, ProviderArg, UpdateKeyArgs};
-use crate::commands::{Ctx, auth, chat, forge_keys, provider_keys};
+use crate::commands::routing::{DeploymentsCommand, RoutesCommand, SessionsCommand};
+use crate::commands::{Ctx, auth, chat, forge_keys, provider_keys, routing};
 use crate::config::ConfigStore;
 use crate::error::CliError;
 use crate::prompt::Prompter;
@@ -68,6 +69,15 @@ enum Command {
     Models,
     /// Send one chat message through Forge and print the answer.
     Test(TestArgs),
+    /// Inspect model routing (admin).
+    #[command(subcommand)]
+    Routes(RoutesCommand),
+    /// Inspect and reset deployment health (admin).
+    #[command(subcommand)]
+    Deployments(DeploymentsCommand),
+    /// Manage sticky routing sessions (admin).
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
 }
 
 fn main() -> ExitCode {
@@ -113,5 +123,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::DeleteKey(args) => provider_keys::delete(&mut ctx, args).await,
         Command::Models => chat::models(&mut ctx).await,
         Command::Test(args) => chat::test(&mut ctx, args).await,
+        Command::Routes(command) => routing::run_routes(&mut ctx, command).await,
+        Command::Deployments(command) => routing::run_deployments(&mut ctx, command).await,
+        Command::Sessions(command) => routing::run_sessions(&mut ctx, command).await,
     }
 }

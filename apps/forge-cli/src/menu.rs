@@ -6,7 +6,8 @@ use crate::commands::auth::{LoginArgs, RegisterArgs};
 use crate::commands::chat::TestArgs;
 use crate::commands::forge_keys::{CreateArgs, UpdateArgs};
 use crate::commands::provider_keys::{AddKeyArgs, ProviderArg, UpdateKeyArgs};
-use crate::commands::{Ctx, auth, chat, forge_keys, provider_keys};
+use crate::commands::routing::{DecideArgs, DeploymentArg, SessionArg};
+use crate::commands::{Ctx, auth, chat, forge_keys, provider_keys, routing};
 use crate::error::CliError;
 use crate::{output, say};
 
@@ -26,6 +27,12 @@ const ITEMS: &[&str] = &[
     "List models",
     "Test a chat completion",
     "Log out",
+    // Admin items come after the rest so the numbers above stay what people learned.
+    "Show routes (admin)",
+    "Explain a routing decision (admin)",
+    "List deployments (admin)",
+    "Reset a deployment (admin)",
+    "Drop a sticky session (admin)",
 ];
 
 pub async fn run(ctx: &mut Ctx) -> Result<(), CliError> {
@@ -178,6 +185,27 @@ async fn action(ctx: &mut Ctx, number: usize) -> Result<(), CliError> {
             chat::test(ctx, args).await
         }
         15 => auth::logout(ctx).await,
+        16 => routing::list_routes(ctx).await,
+        17 => {
+            let args = DecideArgs {
+                model: p.required("Model (route name or alias)")?,
+                session: p.optional("Session id (optional)")?,
+            };
+            routing::decide(ctx, args).await
+        }
+        18 => routing::list_deployments(ctx).await,
+        19 => {
+            let args = DeploymentArg {
+                id: p.required("Deployment id (e.g. openai/gpt-4o#0)")?,
+            };
+            routing::reset_deployment(ctx, args).await
+        }
+        20 => {
+            let args = SessionArg {
+                id: p.required("Session id")?,
+            };
+            routing::drop_session(ctx, args).await
+        }
         _ => Ok(()),
     }
 }

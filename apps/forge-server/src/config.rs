@@ -20,12 +20,17 @@ pub struct Cli {
     pub settings: Settings,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Run database migrations and exit.
     Migrate,
+    /// Validate a forge.toml (default: the --config / FORGE_CONFIG file) and exit.
+    CheckConfig {
+        /// The file to check.
+        path: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +49,10 @@ pub enum Registration {
 
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
+    /// A forge.toml declaring providers, logical models, aliases and static keys; watched and
+    /// reloaded on change. Its `[server]` table overrides the matching settings here.
+    #[arg(long, env = "FORGE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "FORGE_BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
@@ -91,6 +100,7 @@ impl Settings {
     /// Settings for tests and embedding: every default, on the given address and data directory.
     pub fn for_data_dir(data_dir: PathBuf, bind: SocketAddr) -> Self {
         Settings {
+            config: None,
             bind,
             data_dir,
             database_url: None,
@@ -120,13 +130,63 @@ impl Settings {
             connect: Duration::from_secs(self.connect_timeout_secs.max(1)),
             first_byte: Duration::from_secs(self.first_byte_timeout_secs.max(1)),
             idle: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            total: None,
+        }
+    }
+
+    /// Applies a forge.toml `[server]` table: a field it sets wins over flags and environment.
+    pub fn apply_file(&mut self, server: &forge_router::config::ServerConfig) {
+        if let Some(bind) = server.bind {
+            self.bind = bind;
+        }
+        if let Some(limit) = server.max_body_bytes {
+            self.max_body_bytes = limit;
+        }
+        if let Some(allow) = server.allow_private_upstreams {
+            self.allow_private_upstreams = allow;
+        }
+        if let Some(registration) = server.registration {
+            self.registration = match registration {
+                forge_router::config::Registration::Open => Registration::Open,
+                forge_router::config::Registration::Closed => Registration::Closed,
+            };
+        }
+        let secs = |ms: u64| ms.div_ceil(1000).max(1);
+        if let Some(ms) = server.timeouts.connect_ms {
+            self.connect_timeout_secs = secs(ms);
+        }
+        if let Some(ms) = server.timeouts.first_byte_ms {
+            self.first_byte_timeout_secs = secs(ms);
+        }
+        if let Some(ms) = server.timeouts.idle_ms {
+            self.idle_timeout_secs = secs(ms);
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Upstream timeouts of one attempt: the server's, or a route's where it sets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub connect: Duration,
     pub first_byte: Duration,
     pub idle: Duration,
+    /// The whole exchange, streaming included; none by default.
+    pub total: Option<Duration>,
+}
+
+impl Timeouts {
+    /// These timeouts with a route's overrides applied.
+    pub fn with(self, route: &forge_router::config::ModelTimeouts) -> Timeouts {
+        let ms =
+            |v: Option<u64>, base: Duration| v.map_or(base, |ms| Duration::from_millis(ms.max(1)));
+        Timeouts {
+            connect: ms(route.connect_ms, self.connect),
+            first_byte: ms(route.first_token_ms, self.first_byte),
+            idle: ms(route.idle_ms, self.idle),
+            total: route
+                .total_ms
+                .map(|ms| Duration::from_millis(ms.max(1)))
+                .or(self.total),
+        }
+    }
 }

@@ -9,12 +9,14 @@ pub mod error;
 pub mod extract_errors;
 pub mod proxy;
 pub mod routes;
+pub mod routing;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
 pub mod validate;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -30,6 +32,7 @@ use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
 use crate::proxy::models::ModelsCache;
 use crate::proxy::transport::Transport;
+use crate::routing::Routing;
 use crate::state::AppState;
 
 /// How often buffered `last_used_at` stamps are written.
@@ -49,6 +52,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("start-up task failed: {0}")]
     Task(String),
+    #[error("invalid configuration file: {0}")]
+    Config(String),
 }
 
 /// awc builds its TLS config lazily and panics without a process-wide rustls provider.
@@ -73,8 +78,19 @@ pub struct Forge {
     state: web::Data<AppState>,
 }
 
-pub async fn build(settings: Settings) -> Result<Forge, StartError> {
+/// Reads the forge.toml named by the settings (if any) and applies its `[server]` table.
+pub fn load_config(settings: &mut Settings) -> Result<Routing, StartError> {
+    let Some(path) = settings.config.clone() else {
+        return Ok(Routing::new(forge_router::Config::default(), None));
+    };
+    let config = routing::reload::load(&path).map_err(StartError::Config)?;
+    settings.apply_file(&config.server);
+    Ok(Routing::new(config, Some(path)))
+}
+
+pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     install_crypto_provider();
+    let routing = Arc::new(load_config(&mut settings)?);
     let secrets = secrets::load(&settings.data_dir)?;
     migrate(&settings).await?;
     let store = Store::connect(&settings.database_url()).await?;
@@ -85,6 +101,7 @@ pub async fn build(settings: Settings) -> Result<Forge, StartError> {
         keys: KeyCache::default(),
         last_used: LastUsed::default(),
         models: ModelsCache::new(Duration::from_secs(settings.models_cache_secs)),
+        routing,
         settings: settings.clone(),
     });
     let timeouts = settings.timeouts();
@@ -171,8 +188,15 @@ impl Forge {
                 }
             }
         });
+        let watcher =
+            self.state.settings.config.clone().map(|path| {
+                actix_rt::spawn(routing::reload::watch(self.state.routing.clone(), path))
+            });
         let result = self.server.await;
         flusher.abort();
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
         self.state.last_used.flush(&self.state.store).await;
         result
     }

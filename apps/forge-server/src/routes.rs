@@ -6,7 +6,7 @@
 
 use actix_web::web::{self, delete, get, post, put, resource};
 
-use crate::admin::{api_keys, auth, health, provider_keys, users};
+use crate::admin::{api_keys, auth, health, provider_keys, routing, users};
 use crate::proxy;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -76,5 +76,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/provider-keys/{provider_name}")
                 .route(put().to(provider_keys::update))
                 .route(delete().to(provider_keys::delete)),
-        );
+        )
+        // routing (forge.toml), admin only
+        .service(resource("/v1/admin/routes").route(get().to(routing::routes)))
+        .service(resource("/v1/admin/routes/decide").route(post().to(routing::decide)))
+        .service(resource("/v1/admin/deployments").route(get().to(routing::deployments)))
+        .service(resource("/v1/admin/deployments/{id:.+}/reset").route(post().to(routing::reset)))
+        .service(resource("/v1/admin/sessions/{id:.+}").route(delete().to(routing::drop_session)));
 }

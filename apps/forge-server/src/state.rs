@@ -1,5 +1,7 @@
 //! Process-wide state shared by every worker (the per-worker HTTP client lives in `proxy::transport`).
 
+use std::sync::Arc;
+
 use forge_storage::Store;
 use forge_storage::crypto::SecretBox;
 
@@ -8,6 +10,7 @@ use crate::auth::key_cache::KeyCache;
 use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
 use crate::proxy::models::ModelsCache;
+use crate::routing::Routing;
 
 pub struct AppState {
     pub settings: Settings,
@@ -17,6 +20,8 @@ pub struct AppState {
     pub keys: KeyCache,
     pub last_used: LastUsed,
     pub models: ModelsCache,
+    /// forge.toml: the routing table and what the router learnt.
+    pub routing: Arc<Routing>,
 }
 
 impl AppState {

@@ -21,6 +21,8 @@ pub enum TimeoutPhase {
     Connect,
     FirstByte,
     Idle,
+    /// The whole exchange took longer than the route allows.
+    Total,
 }
 
 impl fmt::Display for TimeoutPhase {
@@ -29,6 +31,7 @@ impl fmt::Display for TimeoutPhase {
             TimeoutPhase::Connect => "connect",
             TimeoutPhase::FirstByte => "first byte",
             TimeoutPhase::Idle => "idle between chunks",
+            TimeoutPhase::Total => "total",
         })
     }
 }

@@ -14,8 +14,9 @@ pub use crate::config_error::{ConfigError, ConfigIssue};
 use crate::config_error::{issue, locate, quote_key, syntax_error};
 use crate::strategy::Strategy;
 
-/// A validated configuration; only [`Config::parse`] builds one.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A validated configuration; only [`Config::parse`] builds one (or `default()`, the empty
+/// file).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The logical model (or alias) used when a request names none.
@@ -83,6 +84,12 @@ pub struct RoutingConfig {
     /// Weight of the newest sample in the latency moving average.
     pub ewma_alpha: f64,
     pub cooldown: CooldownConfig,
+    /// Whether registered users' Forge API keys may use the routes declared here (scoped keys
+    /// never do); `false` reserves them for the static `[[keys]]`.
+    pub serve_user_keys: bool,
+    /// Seeds the load balancer's random draws, making them reproducible (tests, debugging);
+    /// drawn from the OS when absent.
+    pub seed: Option<u64>,
 }
 
 impl Default for RoutingConfig {
@@ -94,6 +101,8 @@ impl Default for RoutingConfig {
             exploration: 0.05,
             ewma_alpha: 0.3,
             cooldown: CooldownConfig::default(),
+            serve_user_keys: true,
+            seed: None,
         }
     }
 }

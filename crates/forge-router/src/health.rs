@@ -211,11 +211,18 @@ impl HealthBook {
         }
     }
 
-    /// The attempt delivered its first content after `ttft`.
-    pub fn succeeded(&mut self, id: &str, _now: Instant, ttft: Duration) {
+    /// The attempt delivered its first content after `ttft` and is finished.
+    pub fn succeeded(&mut self, id: &str, now: Instant, ttft: Duration) {
+        self.first_content(id, now, ttft);
+        self.released(id);
+    }
+
+    /// The attempt delivered its first content after `ttft` and is still streaming: it
+    /// counts as a success (closing a half-open breaker) but stays in flight until
+    /// [`HealthBook::released`] or [`HealthBook::failed`].
+    pub fn first_content(&mut self, id: &str, _now: Instant, ttft: Duration) {
         let alpha = self.config.ewma_alpha;
         let state = self.states.entry(id.to_owned()).or_default();
-        state.in_flight = state.in_flight.saturating_sub(1);
         state.successes += 1;
         let sample = ttft.as_secs_f64() * 1000.0;
         state.ewma_ms = Some(match state.ewma_ms {

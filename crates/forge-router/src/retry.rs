@@ -96,6 +96,8 @@ pub struct Attempt {
     pub delay: Duration,
     /// 1-based attempt number within the client request.
     pub number: u32,
+    /// The deployment's stable id (filled by the router; empty from a bare [`Plan`]).
+    pub id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +120,8 @@ pub struct Plan {
     stage: Option<Stage>,
     fallbacks: VecDeque<String>,
     stopped: bool,
+    /// The last attempt's deployment accepted the request (answered 2xx): never resend there.
+    accepted: bool,
 }
 
 /// Supplies a fallback model's retry policy and ordered candidates when the plan reaches it.
@@ -145,6 +149,7 @@ impl Plan {
             }),
             fallbacks: fallbacks.into(),
             stopped: false,
+            accepted: false,
         }
     }
 
@@ -155,6 +160,12 @@ impl Plan {
 
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
+    }
+
+    /// The current deployment already accepted the request (its answer broke before any
+    /// content): the next attempt, if any, goes to another deployment, never this one again.
+    pub fn accepted(&mut self) {
+        self.accepted = true;
     }
 
     /// The next attempt, or `None` when the request should fail with `last`.
@@ -188,6 +199,7 @@ impl Plan {
             return None;
         }
         let first = self.attempts == 0;
+        let accepted = std::mem::take(&mut self.accepted);
         let mut delay = Duration::ZERO;
         match (first, last.map(classify)) {
             (true, _) => {}
@@ -195,6 +207,7 @@ impl Plan {
                 self.stopped = true;
                 return None;
             }
+            (false, Some(Verdict::Retry { .. })) if accepted => self.advance(),
             (false, Some(Verdict::Retry { retry_after })) => {
                 match self.same_deployment_delay(retry_after, now, rng, cooling) {
                     Some(wait) => {
@@ -236,6 +249,7 @@ impl Plan {
             deployment,
             delay,
             number: self.attempts,
+            id: String::new(),
         })
     }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use forge_core::Error;
 use rand::Rng;
 
-use crate::config::RoutingConfig;
+use crate::config::{ModelTimeouts, RoutingConfig};
 use crate::health::{Availability, HealthBook, HealthConfig};
 use crate::retry::{Attempt, Plan, RetryPolicy};
 use crate::sticky::Sessions;
@@ -31,6 +31,25 @@ pub struct CandidateView {
     pub latency_ms: Option<f64>,
     /// Whether the request's session is bound here.
     pub sticky: bool,
+}
+
+/// One request's attempt sequence, bound to the table snapshot it was planned on.
+#[derive(Debug, Clone)]
+pub struct RequestPlan {
+    pub plan: Plan,
+    table: Arc<RoutingTable>,
+    /// Timeouts of the route the latest attempt serves (a fallback may have its own).
+    pub timeouts: ModelTimeouts,
+}
+
+impl RequestPlan {
+    pub fn table(&self) -> &Arc<RoutingTable> {
+        &self.table
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.plan.attempts()
+    }
 }
 
 /// The candidates of a request in the order they would be tried, then the excluded ones.
@@ -86,35 +105,36 @@ impl Router {
         resolve(&self.table, model)
     }
 
-    /// Starts the attempt sequence for one request.
+    /// Starts the attempt sequence for one request. The plan keeps the table it was made
+    /// from, so a reload mid-request cannot point its attempts at other deployments.
     pub fn plan<R: Rng + ?Sized>(
         &mut self,
         model: Option<&str>,
         session: Option<&str>,
         now: Instant,
         rng: &mut R,
-    ) -> Result<Plan, Error> {
+    ) -> Result<RequestPlan, Error> {
         let table = Arc::clone(&self.table);
         let route = resolve(&table, model)?;
         let candidates = self.ordered(&table, route, session, now, rng, true);
-        Ok(Plan::new(
-            route,
-            candidates,
-            fallback_chain(&table, route),
-            now,
-        ))
+        let plan = Plan::new(route, candidates, fallback_chain(&table, route), now);
+        Ok(RequestPlan {
+            timeouts: route.timeouts.clone(),
+            plan,
+            table,
+        })
     }
 
     /// The next attempt of `plan` after `last` failed (or the first, with `None`).
     pub fn next_attempt<R: Rng + ?Sized>(
         &mut self,
-        plan: &mut Plan,
+        plan: &mut RequestPlan,
         last: Option<&Error>,
         session: Option<&str>,
         now: Instant,
         rng: &mut R,
     ) -> Option<Attempt> {
-        let table = Arc::clone(&self.table);
+        let table = Arc::clone(&plan.table);
         // Health as of now, so a deployment ejected by the last failure is not retried.
         let cooling: Vec<bool> = table
             .deployments()
@@ -129,43 +149,43 @@ impl Router {
                 self.ordered(&table, route, session, now, rng, true),
             ))
         };
-        plan.next_with(last, now, rng, &mut more, &cooling)
+        let mut attempt = plan.plan.next_with(last, now, rng, &mut more, &cooling)?;
+        let deployment = table.deployment(attempt.deployment)?;
+        attempt.id = deployment.id.clone();
+        if let Some(route) = table.resolve(&attempt.route) {
+            plan.timeouts = route.timeouts.clone();
+        }
+        Some(attempt)
     }
 
-    /// An attempt on `deployment` is being sent.
-    pub fn started(&mut self, deployment: usize, now: Instant) {
-        if let Some(d) = self.table.deployment(deployment) {
-            self.health.started(&d.id, now);
+    /// An attempt on deployment `id` is being sent.
+    pub fn started(&mut self, id: &str, now: Instant) {
+        self.health.started(id, now);
+    }
+
+    /// The attempt produced its first content after `ttft` and is finished; the session
+    /// sticks to it.
+    pub fn succeeded(&mut self, id: &str, now: Instant, ttft: Duration, session: Option<&str>) {
+        self.first_content(id, now, ttft, session);
+        self.health.released(id);
+    }
+
+    /// The attempt produced its first content and goes on streaming: it stays in flight
+    /// until `released` (clean end) or `failed` (broke mid-stream).
+    pub fn first_content(&mut self, id: &str, now: Instant, ttft: Duration, session: Option<&str>) {
+        self.health.first_content(id, now, ttft);
+        if let Some(session) = session {
+            self.sessions.bind(session, id, now);
         }
     }
 
-    /// The attempt produced its first content after `ttft`; the session sticks to it.
-    pub fn succeeded(
-        &mut self,
-        deployment: usize,
-        now: Instant,
-        ttft: Duration,
-        session: Option<&str>,
-    ) {
-        if let Some(d) = self.table.deployment(deployment) {
-            self.health.succeeded(&d.id, now, ttft);
-            if let Some(session) = session {
-                self.sessions.bind(session, &d.id, now);
-            }
-        }
+    pub fn failed(&mut self, id: &str, now: Instant, error: &Error) {
+        self.health.failed(id, now, error);
     }
 
-    pub fn failed(&mut self, deployment: usize, now: Instant, error: &Error) {
-        if let Some(d) = self.table.deployment(deployment) {
-            self.health.failed(&d.id, now, error);
-        }
-    }
-
-    /// The attempt ended without saying anything about the deployment.
-    pub fn released(&mut self, deployment: usize) {
-        if let Some(d) = self.table.deployment(deployment) {
-            self.health.released(&d.id);
-        }
+    /// The attempt ended without saying anything (more) about the deployment.
+    pub fn released(&mut self, id: &str) {
+        self.health.released(id);
     }
 
     pub fn health(&self) -> &HealthBook {

@@ -193,9 +193,10 @@ fn a_cooled_deployment_gets_no_traffic_until_the_cooldown_ends() {
     let mut rng = rng(7);
     let t0 = start();
     let a = router.table().resolve("m").unwrap().targets[0].deployment;
+    let a_id = router.table().deployment(a).unwrap().id.clone();
     for _ in 0..3 {
-        router.started(a, t0);
-        router.failed(a, t0, &upstream(503, None));
+        router.started(&a_id, t0);
+        router.failed(&a_id, t0, &upstream(503, None));
     }
     let mut now = t0;
     while now < t0 + Duration::from_secs(5) {
@@ -251,9 +252,10 @@ deployments = [{ provider = "p", model = "x" }]
     // Eject three of four, the third one last (its cooldown ends latest).
     for (i, &d) in targets.iter().take(3).enumerate() {
         let at = t0 + ms(i as u64 * 100);
+        let d_id = router.table().deployment(d).unwrap().id.clone();
         for _ in 0..3 {
-            router.started(d, at);
-            router.failed(d, at, &upstream(500, None));
+            router.started(&d_id, at);
+            router.failed(&d_id, at, &upstream(500, None));
         }
     }
     let now = t0 + ms(300);

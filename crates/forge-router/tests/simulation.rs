@@ -35,17 +35,17 @@ fn run_request(
     while let Some(attempt) = router.next_attempt(&mut plan, last.as_ref(), session, *now, rng) {
         *now += attempt.delay;
         attempts += 1;
-        router.started(attempt.deployment, *now);
+        router.started(&attempt.id, *now);
         let name = id(router, attempt.deployment);
         match upstream_result(&name, rng) {
             Ok(ttft) => {
                 *now += ms(ttft);
-                router.succeeded(attempt.deployment, *now, ms(ttft), session);
+                router.succeeded(&attempt.id, *now, ms(ttft), session);
                 return (attempts, None);
             }
             Err(error) => {
                 *now += ms(5);
-                router.failed(attempt.deployment, *now, &error);
+                router.failed(&attempt.id, *now, &error);
                 last = Some(error);
             }
         }
@@ -165,14 +165,9 @@ fn stickiness_holds_while_healthy_and_falls_over_when_cooled() {
         assert_ne!(id(&router, next.deployment), bound);
     }
     // Cool the bound deployment down: the session falls over to the other one and sticks there.
-    let (index, _) = router
-        .table()
-        .deployment_by_id(&bound)
-        .map(|(i, d)| (i, d.id.clone()))
-        .unwrap();
     for _ in 0..3 {
-        router.started(index, now);
-        router.failed(index, now, &upstream(500, None));
+        router.started(&bound, now);
+        router.failed(&bound, now, &upstream(500, None));
     }
     let (attempts, error) = run_request(&mut router, &mut now, Some("s1"), &mut rng, &mut ok);
     assert_eq!((attempts, error.is_none()), (1, true));
@@ -191,10 +186,9 @@ fn stickiness_holds_while_healthy_and_falls_over_when_cooled() {
 fn reload_keeps_health_of_surviving_deployments() {
     let mut router = router(&two_deployments("priority", ""));
     let now = start();
-    let a = router.table().resolve("m").unwrap().targets[0].deployment;
     for _ in 0..3 {
-        router.started(a, now);
-        router.failed(a, now, &upstream(500, None));
+        router.started("a/x#0", now);
+        router.failed("a/x#0", now, &upstream(500, None));
     }
     let config = common::config(&two_deployments("weighted", ""));
     router.reload(
@@ -238,9 +232,9 @@ fn a_deployment_ejected_by_the_last_failure_is_not_retried() {
     let first = router
         .next_attempt(&mut plan, None, None, now, &mut rng)
         .unwrap();
-    router.started(first.deployment, now);
+    router.started(&first.id, now);
     let error = upstream(500, None);
-    router.failed(first.deployment, now, &error);
+    router.failed(&first.id, now, &error);
     let second = router
         .next_attempt(&mut plan, Some(&error), None, now, &mut rng)
         .unwrap();
@@ -252,8 +246,8 @@ fn a_deployment_ejected_by_the_last_failure_is_not_retried() {
     let first = router
         .next_attempt(&mut plan, None, None, now, &mut rng)
         .unwrap();
-    router.started(first.deployment, now);
-    router.failed(first.deployment, now, &error);
+    router.started(&first.id, now);
+    router.failed(&first.id, now, &error);
     let second = router
         .next_attempt(&mut plan, Some(&error), None, now, &mut rng)
         .unwrap();

@@ -129,8 +129,8 @@ fn least_latency_moves_traffic_to_the_faster_deployment() {
             .next_attempt(&mut plan, None, None, now, &mut rng)
             .unwrap();
         let name = id(&router, attempt.deployment);
-        router.started(attempt.deployment, now);
-        router.succeeded(attempt.deployment, now, ms(ttft[&name]), None);
+        router.started(&attempt.id, now);
+        router.succeeded(&attempt.id, now, ms(ttft[&name]), None);
         to_fast.push(name == "b/x#0");
         now += ms(10);
     }

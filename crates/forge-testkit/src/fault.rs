@@ -41,6 +41,12 @@ pub enum FaultMode {
     Once,
     Times(usize),
     Always,
+    /// `fail` of every `of` requests, spread evenly (Bresenham), indefinitely: a deployment
+    /// that fails a share of its calls.
+    Share {
+        fail: u32,
+        of: u32,
+    },
 }
 
 impl Fault {
@@ -123,6 +129,8 @@ fn to_usize(n: u64) -> usize {
 pub(crate) struct ArmedFault {
     fault: Fault,
     remaining: Option<usize>,
+    /// `(fail, of, requests seen)` for [`FaultMode::Share`].
+    share: Option<(u64, u64, u64)>,
 }
 
 impl ArmedFault {
@@ -132,12 +140,31 @@ impl ArmedFault {
             FaultMode::Times(0) => return None,
             FaultMode::Times(n) => Some(n),
             FaultMode::Always => None,
+            FaultMode::Share { fail: 0, .. } | FaultMode::Share { of: 0, .. } => return None,
+            FaultMode::Share { fail, of } => {
+                return Some(ArmedFault {
+                    fault,
+                    remaining: None,
+                    share: Some((u64::from(fail.min(of)), u64::from(of), 0)),
+                });
+            }
         };
-        Some(ArmedFault { fault, remaining })
+        Some(ArmedFault {
+            fault,
+            remaining,
+            share: None,
+        })
     }
 
-    /// Takes the fault for one request; returns whether it stays armed afterwards.
-    pub(crate) fn take(&mut self) -> (Fault, bool) {
+    /// Takes the fault for one request (`None`: this request is served normally); returns
+    /// whether it stays armed afterwards.
+    pub(crate) fn take(&mut self) -> (Option<Fault>, bool) {
+        if let Some((fail, of, seen)) = &mut self.share {
+            let i = *seen;
+            *seen += 1;
+            let hit = (i + 1) * *fail / *of > i * *fail / *of;
+            return (hit.then(|| self.fault.clone()), true);
+        }
         let keep = match &mut self.remaining {
             None => true,
             Some(n) => {
@@ -145,7 +172,7 @@ impl ArmedFault {
                 *n > 0
             }
         };
-        (self.fault.clone(), keep)
+        (Some(self.fault.clone()), keep)
     }
 }
 
@@ -214,5 +241,11 @@ mod tests {
         for _ in 0..5 {
             assert!(always.take().1);
         }
+        let mut share =
+            ArmedFault::new(Fault::status(500), FaultMode::Share { fail: 3, of: 10 }).unwrap();
+        let hits: Vec<bool> = (0..100).map(|_| share.take().0.is_some()).collect();
+        assert_eq!(hits.iter().filter(|h| **h).count(), 30);
+        // Spread out: never more than one fault in a row at 30%.
+        assert!(!hits.windows(2).any(|w| w[0] && w[1]));
     }
 }

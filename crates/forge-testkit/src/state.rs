@@ -62,7 +62,7 @@ impl Shared {
         if !keep {
             *slot = None;
         }
-        Some(fault)
+        fault
     }
 
     pub(crate) fn record(&self, req: RecordedRequest) {

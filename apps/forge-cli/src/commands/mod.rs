@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod forge_keys;
 pub mod provider_keys;
+pub mod routing;
 
 use awc::http::Method;
 use serde_json::Value;

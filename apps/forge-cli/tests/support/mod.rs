@@ -224,9 +224,10 @@ async fn handle(req: HttpRequest, body: Bytes, state: web::Data<State>) -> HttpR
                 detail(401, "Incorrect username or password")
             }
         }
-        (_, p) if (p.starts_with("/v1/users") || p.starts_with("/v1/api-keys") || p.starts_with("/v1/provider-keys")) && !jwt_ok => {
+        (_, p) if (p.starts_with("/v1/users") || p.starts_with("/v1/api-keys") || p.starts_with("/v1/provider-keys") || p.starts_with("/v1/admin/")) && !jwt_ok => {
             detail(401, "Not authenticated")
         }
+        (m, p) if p.starts_with("/v1/admin/") => admin(m, p, &json_body),
         ("GET", "/v1/users/me") => HttpResponse::Ok().json(json!({
             "email": "alice@example.com", "username": USER, "id": 1, "is_active": true,
             "is_admin": true, "created_at": "2025-06-01T12:00:00", "updated_at": "2025-06-01T12:00:00",
@@ -266,6 +267,62 @@ async fn handle(req: HttpRequest, body: Bytes, state: web::Data<State>) -> HttpR
             {"id": "openai/gpt-4o", "object": "model", "owned_by": "openai", "display_name": "gpt-4o"}
         ]})),
         ("POST", "/v1/chat/completions") => chat(&json_body, state.into_inner()),
+        _ => detail(404, "Not Found"),
+    }
+}
+
+/// Deployment id the fake knows, and how it must arrive in a path.
+pub const DEPLOYMENT: &str = "openai/gpt-4o#0";
+pub const DEPLOYMENT_IN_PATH: &str = "openai%2Fgpt-4o%230";
+/// Session id the fake knows (with characters that must be encoded), and its encoded form.
+pub const SESSION: &str = "team a/1?x#2";
+pub const SESSION_IN_PATH: &str = "team%20a%2F1%3Fx%232";
+
+fn candidate(id: &str, availability: &str, cooling: Value, sticky: bool) -> Value {
+    json!({
+        "id": id, "provider": "openai", "model": "gpt-4o", "availability": availability,
+        "cooling_for_ms": cooling, "weight": 1, "priority": 0, "in_flight": 2,
+        "latency_ms": 12.5, "sticky": sticky, "extra": "ignored"
+    })
+}
+
+/// The routing admin API (`/v1/admin/...`), in the shapes forge-server answers with. Paths are
+/// matched raw, so a test sees whether the CLI percent-encoded them.
+fn admin(method: &str, path: &str, body: &Value) -> HttpResponse {
+    match (method, path) {
+        ("GET", "/v1/admin/routes") => HttpResponse::Ok().json(json!({
+            "source": "/etc/forge.toml", "loaded_at": "2026-11-22T21:00:00Z", "default_model": "chat",
+            "aliases": {"fast": "gpt-4o-mini"},
+            "routes": [{
+                "name": "chat", "strategy": "priority", "retries": 1, "max_attempts": 4,
+                "deadline_ms": null, "fallbacks": ["backup"],
+                "timeouts": {"connect_ms": null, "first_token_ms": 30000, "idle_ms": null, "total_ms": null},
+                "deployments": [{"id": DEPLOYMENT, "provider": "openai", "model": "gpt-4o", "weight": 1, "priority": 0}]
+            }]
+        })),
+        ("POST", "/v1/admin/routes/decide") => {
+            if body["model"] != "chat" {
+                return detail(404, &format!("Unknown model {}", body["model"]));
+            }
+            let sticky = body.get("session_id").is_some();
+            HttpResponse::Ok().json(json!({
+                "route": "chat",
+                "candidates": [candidate(DEPLOYMENT, "ready", Value::Null, sticky)],
+                "excluded": [candidate("openai/gpt-4o#1", "cooling", json!(1234), false)],
+                "fallbacks": ["backup"]
+            }))
+        }
+        ("GET", "/v1/admin/deployments") => HttpResponse::Ok().json(json!({"deployments": [{
+            "id": DEPLOYMENT, "provider": "openai", "model": "gpt-4o", "availability": "cooling",
+            "cooling_for_ms": 4500, "in_flight": 1, "ewma_ttft_ms": 250.0, "successes": 10,
+            "failures": 2, "recent_failures": 1, "trips": 3, "rate_limited_for_ms": null
+        }]})),
+        ("POST", p) if p == format!("/v1/admin/deployments/{DEPLOYMENT_IN_PATH}/reset") => {
+            HttpResponse::Ok().json(json!({"id": DEPLOYMENT, "availability": "ready"}))
+        }
+        ("POST", p) if p.starts_with("/v1/admin/deployments/") => detail(404, "Deployment not found"),
+        ("DELETE", p) if p == format!("/v1/admin/sessions/{SESSION_IN_PATH}") => HttpResponse::NoContent().finish(),
+        ("DELETE", p) if p.starts_with("/v1/admin/sessions/") => detail(404, "Session not found"),
         _ => detail(404, "Not Found"),
     }
 }

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod provider_keys;
+pub mod routing;
 pub mod users;
 pub mod views;
 

@@ -11,8 +11,17 @@ use crate::state::AppState;
 
 pub const KEY_PREFIX: &str = "forge-";
 
-/// The raw key from the request headers; never logged.
+/// The raw key from the request headers, checked for Forge's prefix; never logged.
 pub fn presented_key(req: &HttpRequest) -> Result<&str, Error> {
+    let value = presented_raw(req)?;
+    if !value.starts_with(KEY_PREFIX) {
+        return Err(Error::Unauthorized("Invalid API key format".into()));
+    }
+    Ok(value)
+}
+
+/// The raw key from the request headers, whatever its form (static keys may have any).
+fn presented_raw(req: &HttpRequest) -> Result<&str, Error> {
     let headers = req.headers();
     let non_empty = |v: &str| !v.trim().is_empty();
     let value = headers
@@ -29,15 +38,12 @@ pub fn presented_key(req: &HttpRequest) -> Result<&str, Error> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::Unauthorized("API key not found in headers".into()))?;
-    if !value.starts_with(KEY_PREFIX) {
-        return Err(Error::Unauthorized("Invalid API key format".into()));
-    }
     Ok(value)
 }
 
 /// Authenticates the request; a cached key costs one SHA-256 and one map lookup.
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Arc<AuthContext>, Error> {
-    authenticate_key(state, presented_key(req)?).await
+    authenticate_key(state, presented_raw(req)?).await
 }
 
 /// Google's clients send the key in `x-goog-api-key` or as `?key=` (accepted, never logged);
@@ -54,20 +60,28 @@ pub async fn authenticate_gemini(
         .find(|(name, _)| name == "key")
         .map(|(_, value)| value.into_owned());
     let key = match header.map(str::to_owned).or(query) {
-        Some(key) => {
-            let key = key.trim().to_owned();
-            if !key.starts_with(KEY_PREFIX) {
-                return Err(Error::Unauthorized("Invalid API key format".into()));
-            }
-            key
-        }
-        None => presented_key(req)?.to_owned(),
+        Some(key) => key.trim().to_owned(),
+        None => presented_raw(req)?.to_owned(),
     };
     authenticate_key(state, &key).await
 }
 
+/// A static forge.toml key first (memory only), then a Forge key of a registered user.
 async fn authenticate_key(state: &AppState, key: &str) -> Result<Arc<AuthContext>, Error> {
     let digest = forge_storage::apikey::digest_forge_key(key);
+    let snapshot = state.routing.snapshot();
+    if let Some(gateway) = snapshot.gateway_key(&digest) {
+        return Ok(Arc::new(AuthContext {
+            key_id: 0,
+            user_id: 0,
+            scope: Some(Vec::new()),
+            providers: Vec::new(),
+            gateway: Some(gateway.clone()),
+        }));
+    }
+    if !key.starts_with(KEY_PREFIX) {
+        return Err(Error::Unauthorized("Invalid API key format".into()));
+    }
     let lookup = state
         .keys
         .lookup(&state.store, &state.secret_box, &digest)

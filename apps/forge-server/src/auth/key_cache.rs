@@ -12,6 +12,8 @@ use forge_storage::crypto::{SecretBox, provider_key_aad};
 use forge_storage::{AuthRecord, StorageError, Store};
 use zeroize::Zeroizing;
 
+use forge_router::config::GatewayKeyConfig;
+
 use crate::proxy::upstream::ProviderFamily;
 
 /// How long an entry may serve before it is reloaded; the bound on cross-instance staleness.
@@ -50,6 +52,9 @@ pub struct AuthContext {
     /// `None`: every provider key of the user; `Some(ids)`: only these (possibly none).
     pub scope: Option<Vec<i64>>,
     pub providers: Vec<ResolvedProvider>,
+    /// Set for a static key from forge.toml: no user, no provider keys, only the routes the
+    /// key may use (`key_id` and `user_id` are 0).
+    pub gateway: Option<GatewayKeyConfig>,
 }
 
 impl AuthContext {
@@ -202,5 +207,6 @@ fn build_lookup(record: AuthRecord, secrets: &SecretBox) -> Lookup {
         user_id,
         scope: record.key.scope,
         providers,
+        gateway: None,
     }))
 }

@@ -5,16 +5,17 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use forge_core::Error;
+use forge_core::canonical::ChatRequest;
 use forge_core::gemini::GenerateContentRequest;
 use serde_json::json;
 
 use crate::auth::forge_key::authenticate_gemini;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
+use crate::proxy::dispatch::{self, Call, Target, dispatch};
 use crate::proxy::messages::estimate_tokens;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
-use crate::proxy::resolve;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
@@ -67,38 +68,48 @@ async fn gemini_route(
     let ctx = authenticate_gemini(state, req).await?;
     let (model, action) = parse_target(req.match_info().query("target"))?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let route = resolve::resolve(&ctx, &model)?;
-    let provider = route.provider.name_lower.as_str();
-    let wire = || parse_typed::<GenerateContentRequest>(&body);
     if action == Action::CountTokens {
         // No counting endpoint is called: an estimate, as for Anthropic's count_tokens.
-        let canonical =
-            forge_core::gemini::convert::request_to_canonical(&route.upstream_model, &wire()?)?;
+        let target = dispatch::single_target(state, transport, &ctx, req, Some(&model))?;
+        let wire = parse_typed::<GenerateContentRequest>(&body)?;
+        let canonical = forge_core::gemini::convert::request_to_canonical(&target.model, &wire)?;
         return Ok(HttpResponse::Ok().json(json!({ "totalTokens": estimate_tokens(&canonical) })));
     }
     let stream = action == Action::StreamGenerate;
-    match Upstream::for_provider(route.provider)? {
-        Upstream::Gemini(adapter) => {
-            let upstream_req = adapter.passthrough(&route.upstream_model, body.clone(), stream);
-            let upstream = Upstream::Gemini(adapter);
-            pipeline::passthrough(
+    let mut canonical: Option<ChatRequest> = None;
+    let call = Call {
+        req,
+        ctx: &ctx,
+        model: Some(&model),
+        stream,
+    };
+    dispatch(state, transport, call, async |target: Target| {
+        if let Upstream::Gemini(adapter) = &target.upstream {
+            let upstream_req = adapter.passthrough(&target.model, body.clone(), stream);
+            return pipeline::passthrough(
                 transport,
-                &upstream,
-                provider,
+                target,
                 upstream_req,
                 stream,
                 Terminal::GeminiFinish,
             )
-            .await
+            .await;
         }
-        other => {
-            let mut canonical =
-                forge_core::gemini::convert::request_to_canonical(&route.upstream_model, &wire()?)?;
-            canonical.model = route.upstream_model.clone();
-            canonical.stream = stream;
-            pipeline::translated(transport, other, provider, &canonical, Render::Gemini).await
-        }
-    }
+        let mut request = match &canonical {
+            Some(parsed) => parsed.clone(),
+            None => {
+                let wire = parse_typed::<GenerateContentRequest>(&body)?;
+                let parsed =
+                    forge_core::gemini::convert::request_to_canonical(&target.model, &wire)?;
+                canonical = Some(parsed.clone());
+                parsed
+            }
+        };
+        request.model = target.model.clone();
+        request.stream = stream;
+        pipeline::translated(transport, target, &request, Render::Gemini).await
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! Anthropic's `{"type":"error","error":{...}}` with the upstream's status.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::Bytes;
 use forge_core::Error;
 use forge_core::anthropic::{CountTokensRequest, MessagesRequest};
 use forge_core::canonical::{ChatRequest, ContentPart};
@@ -13,13 +12,13 @@ use serde_json::json;
 use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
+use crate::proxy::dispatch::{self, Call, Target, dispatch};
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
-use crate::proxy::required_str;
-use crate::proxy::resolve;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
 use crate::proxy::upstream::Upstream;
+use crate::proxy::with_model;
 use crate::state::AppState;
 
 pub async fn messages(
@@ -58,44 +57,47 @@ async fn messages_route(
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let mut object = RawObject::parse(&body)?;
-    let model = required_str(&object, "model")?;
+    let object = RawObject::parse(&body)?;
+    let model = object.get_str("model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
-    let route = resolve::resolve(&ctx, &model)?;
-    let provider = route.provider.name_lower.as_str();
-    match Upstream::for_provider(route.provider)? {
-        Upstream::Anthropic(adapter) => {
-            object.set_str("model", &route.upstream_model);
-            let body = Bytes::from(object.to_vec());
-            let upstream_req = adapter.passthrough(body, beta_header(req));
-            let upstream = Upstream::Anthropic(adapter);
-            pipeline::passthrough(
+    let requested = model.clone().unwrap_or_default();
+    let mut canonical: Option<ChatRequest> = None;
+    let call = Call {
+        req,
+        ctx: &ctx,
+        model: model.as_deref(),
+        stream,
+    };
+    dispatch(state, transport, call, async |target: Target| {
+        if let Upstream::Anthropic(adapter) = &target.upstream {
+            let upstream_req =
+                adapter.passthrough(with_model(&object, &target.model), beta_header(req));
+            return pipeline::passthrough(
                 transport,
-                &upstream,
-                provider,
+                target,
                 upstream_req,
                 stream,
                 Terminal::AnthropicStop,
             )
-            .await
+            .await;
         }
-        other => {
-            let wire: MessagesRequest = parse_typed(&body)?;
-            let mut canonical = forge_core::anthropic::convert::request_to_canonical(&wire);
-            canonical.model = route.upstream_model.clone();
-            canonical.stream = stream;
-            pipeline::translated(
-                transport,
-                other,
-                provider,
-                &canonical,
-                Render::Anthropic {
-                    requested_model: model,
-                },
-            )
-            .await
-        }
-    }
+        let mut request = match &canonical {
+            Some(parsed) => parsed.clone(),
+            None => {
+                let wire: MessagesRequest = parse_typed(&body)?;
+                let parsed = forge_core::anthropic::convert::request_to_canonical(&wire);
+                canonical = Some(parsed.clone());
+                parsed
+            }
+        };
+        request.model = target.model.clone();
+        request.stream = stream;
+        let render = Render::Anthropic {
+            requested_model: requested.clone(),
+        };
+        pipeline::translated(transport, target, &request, render).await
+    })
+    .await
 }
 
 async fn count_tokens_route(
@@ -107,17 +109,15 @@ async fn count_tokens_route(
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
     let object = RawObject::parse(&body)?;
-    let model = required_str(&object, "model")?;
-    let route = resolve::resolve(&ctx, &model)?;
-    let provider = route.provider.name_lower.as_str();
+    let model = object.get_str("model")?;
     let mut wire: CountTokensRequest = parse_typed(&body)?;
-    let upstream = Upstream::for_provider(route.provider)?;
-    if let Upstream::Anthropic(adapter) = &upstream {
-        wire.model = route.upstream_model.clone();
+    let target = dispatch::single_target(state, transport, &ctx, req, model.as_deref())?;
+    if let Upstream::Anthropic(adapter) = &target.upstream {
+        wire.model = target.model.clone();
         let upstream_req = adapter.count_tokens_request(&wire, beta_header(req))?;
-        let mut resp = pipeline::send(transport, &upstream, provider, upstream_req).await?;
+        let mut resp = pipeline::send(transport, &target, upstream_req).await?;
         let answer = transport
-            .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+            .read_body(&target.provider, &mut resp, MAX_UPSTREAM_BODY)
             .await?;
         return Ok(HttpResponse::Ok()
             .content_type("application/json")
@@ -125,7 +125,7 @@ async fn count_tokens_route(
     }
     // Other providers have no counting endpoint: estimate as Forge v1 does (about 4 characters
     // per token, plus a few tokens of framing per message). Usage is billed from real counts.
-    let mut messages = MessagesRequest::new(model, 1, wire.messages.clone());
+    let mut messages = MessagesRequest::new(target.model, 1, wire.messages.clone());
     messages.system = wire.system.clone();
     messages.tools = wire.tools.clone();
     let canonical = forge_core::anthropic::convert::request_to_canonical(&messages);

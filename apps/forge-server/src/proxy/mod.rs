@@ -3,6 +3,7 @@
 //! route, then pass through (same dialect) or translate (another dialect).
 
 pub mod dialect;
+pub mod dispatch;
 pub mod gemini;
 pub mod messages;
 pub mod models;
@@ -21,8 +22,11 @@ use forge_core::Error;
 use forge_core::json::RawObject;
 use forge_provider_openai::Endpoint;
 
+use forge_core::canonical::ChatRequest;
+
 use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
+use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::pipeline::{parse_typed, read_body};
 use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
@@ -65,6 +69,13 @@ pub fn required_str(object: &RawObject<'_>, field: &str) -> Result<String, Error
     })
 }
 
+/// The body with `model` set to what the upstream expects; nothing else is re-serialised.
+pub fn with_model(object: &RawObject<'_>, model: &str) -> Bytes {
+    let mut object = object.clone();
+    object.set_str("model", model);
+    Bytes::from(object.to_vec())
+}
+
 async fn openai_route(
     req: &HttpRequest,
     payload: web::Payload,
@@ -74,49 +85,62 @@ async fn openai_route(
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let mut object = RawObject::parse(&body)?;
-    let model = required_str(&object, "model")?;
+    let object = RawObject::parse(&body)?;
+    let model = object.get_str("model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
-    let route = resolve::resolve(&ctx, &model)?;
-    let provider = route.provider.name_lower.as_str();
-    match Upstream::for_provider(route.provider)? {
-        Upstream::OpenAi(adapter) => {
-            object.set_str("model", &route.upstream_model);
-            let body = Bytes::from(object.to_vec());
-            let upstream_req = adapter.passthrough(endpoint, body);
-            let upstream = Upstream::OpenAi(adapter);
-            pipeline::passthrough(
+    // Parsed on the first attempt that needs translation, then reused by later ones.
+    let mut canonical: Option<(ChatRequest, bool)> = None;
+    let call = Call {
+        req,
+        ctx: &ctx,
+        model: model.as_deref(),
+        stream,
+    };
+    dispatch(state, transport, call, async |target: Target| {
+        if let Upstream::OpenAi(adapter) = &target.upstream {
+            let upstream_req = adapter.passthrough(endpoint, with_model(&object, &target.model));
+            return pipeline::passthrough(
                 transport,
-                &upstream,
-                provider,
+                target,
                 upstream_req,
                 stream,
                 Terminal::OpenAiDone,
             )
-            .await
+            .await;
         }
-        other if endpoint == Endpoint::ChatCompletions => {
-            let wire: forge_core::openai::ChatCompletionRequest = parse_typed(&body)?;
-            let include_usage = wire
-                .stream_options
-                .as_ref()
-                .and_then(|o| o.include_usage)
-                .unwrap_or(false);
-            let mut canonical = forge_core::openai::convert::chat_request_to_canonical(&wire)?;
-            canonical.model = route.upstream_model.clone();
-            canonical.stream = stream;
-            pipeline::translated(
-                transport,
-                other,
-                provider,
-                &canonical,
-                Render::OpenAi { include_usage },
-            )
-            .await
+        if endpoint != Endpoint::ChatCompletions {
+            return Err(Error::NotFound(format!(
+                "/v1/{} is not available for provider '{}' (only chat completions are translated)",
+                endpoint.path(),
+                target.provider
+            )));
         }
-        _ => Err(Error::NotFound(format!(
-            "/v1/{} is not available for provider '{provider}' (only chat completions are translated)",
-            endpoint.path()
-        ))),
-    }
+        let (mut request, include_usage) = match &canonical {
+            Some(parsed) => parsed.clone(),
+            None => {
+                let wire: forge_core::openai::ChatCompletionRequest = parse_typed(&body)?;
+                let include_usage = wire
+                    .stream_options
+                    .as_ref()
+                    .and_then(|o| o.include_usage)
+                    .unwrap_or(false);
+                let parsed = (
+                    forge_core::openai::convert::chat_request_to_canonical(&wire)?,
+                    include_usage,
+                );
+                canonical = Some(parsed.clone());
+                parsed
+            }
+        };
+        request.model = target.model.clone();
+        request.stream = stream;
+        pipeline::translated(
+            transport,
+            target,
+            &request,
+            Render::OpenAi { include_usage },
+        )
+        .await
+    })
+    .await
 }

@@ -13,10 +13,10 @@ use forge_core::canonical::{ChatRequest, ChatResponse};
 use forge_core::upstream::UpstreamRequest;
 use futures_util::StreamExt;
 
+use crate::proxy::dispatch::Target;
 use crate::proxy::relay::{self, Terminal};
 use crate::proxy::translate::{self, Decoder, OnFinish, Render};
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport, UpstreamResponse};
-use crate::proxy::upstream::Upstream;
 
 /// Error bodies are short; a larger one is cut off rather than buffered.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
@@ -37,13 +37,16 @@ fn forwardable(name: &str) -> bool {
 /// Sends and turns a non-2xx answer into the upstream's error (status kept, secrets scrubbed).
 pub async fn send(
     transport: &Transport,
-    upstream: &Upstream,
-    provider: &str,
+    target: &Target,
     req: UpstreamRequest,
 ) -> Result<UpstreamResponse, Error> {
-    let mut resp = transport.send(provider, req).await?;
+    let provider = target.provider.as_str();
+    let mut resp = transport
+        .send_within(provider, req, &target.timeouts)
+        .await?;
     let status = resp.status();
     if status.is_success() {
+        target.accepted.set(true);
         return Ok(resp);
     }
     let retry_after = resp
@@ -52,39 +55,40 @@ pub async fn send(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = transport
-        .read_body(provider, &mut resp, MAX_ERROR_BODY)
+        .read_body_within(provider, &mut resp, MAX_ERROR_BODY, target.timeouts.idle)
         .await?;
     tracing::info!(
         provider,
         status = status.as_u16(),
         "upstream answered with an error"
     );
-    Err(upstream.parse_error(status.as_u16(), retry_after.as_deref(), &body))
+    Err(target
+        .upstream
+        .parse_error(status.as_u16(), retry_after.as_deref(), &body))
 }
 
 /// Relays the upstream's answer unchanged: streamed as it arrives, or whole.
 pub async fn passthrough(
     transport: &Transport,
-    upstream: &Upstream,
-    provider: &str,
+    mut target: Target,
     req: UpstreamRequest,
     stream: bool,
     terminal: Terminal,
 ) -> Result<HttpResponse, Error> {
-    let mut resp = send(transport, upstream, provider, req).await?;
-    let timeouts = transport.timeouts;
+    let mut resp = send(transport, &target, req).await?;
+    let provider = target.provider.as_str();
     if stream {
         return relay::stream_response(
             resp,
             provider,
             terminal,
-            timeouts.first_byte,
-            timeouts.idle,
+            target.timeouts,
+            target.outcome.take(),
         )
         .await;
     }
     let body = transport
-        .read_body(provider, &mut resp, MAX_UPSTREAM_BODY)
+        .read_body_within(provider, &mut resp, MAX_UPSTREAM_BODY, target.timeouts.idle)
         .await?;
     if is_json(&resp) && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
         // A body cut short by a dropped connection looks complete to awc; never pass it on.
@@ -106,17 +110,16 @@ pub async fn passthrough(
 /// Sends a canonical request to any upstream and answers in the client's dialect.
 pub async fn translated(
     transport: &Transport,
-    upstream: Upstream,
-    provider: &str,
+    target: Target,
     request: &ChatRequest,
     render: Render,
 ) -> Result<HttpResponse, Error> {
-    let upstream_req = upstream.chat_request(request)?;
-    let mut resp = send(transport, &upstream, provider, upstream_req).await?;
+    let upstream_req = target.upstream.chat_request(request)?;
+    let mut resp = send(transport, &target, upstream_req).await?;
     if request.stream {
-        return translate_stream(transport, resp, upstream, provider, request, &render, None).await;
+        return translate_stream(transport, resp, target, request, &render, None).await;
     }
-    let answer = read_answer(transport, &upstream, provider, request, &mut resp).await?;
+    let answer = read_answer(transport, &target, request, &mut resp).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(render.response(&answer)?))
@@ -124,24 +127,25 @@ pub async fn translated(
 
 /// Relays an upstream stream translated into the client's dialect.
 pub async fn translate_stream(
-    transport: &Transport,
+    _transport: &Transport,
     resp: UpstreamResponse,
-    upstream: Upstream,
-    provider: &str,
+    mut target: Target,
     request: &ChatRequest,
     render: &Render,
     on_finish: Option<OnFinish>,
 ) -> Result<HttpResponse, Error> {
-    let timeouts = transport.timeouts;
-    let decoder = Decoder::new(upstream, provider, &request.model);
+    let outcome = target.outcome.take();
+    let timeouts = target.timeouts;
+    let provider = target.provider.clone();
+    let decoder = Decoder::new(target.upstream, &provider, &request.model);
     translate::stream(
         resp,
         decoder,
         render.encoder(),
-        provider,
-        timeouts.first_byte,
-        timeouts.idle,
+        &provider,
+        timeouts,
         on_finish,
+        outcome,
     )
     .await
 }
@@ -149,15 +153,19 @@ pub async fn translate_stream(
 /// A whole non-streamed answer, parsed into the canonical form.
 pub async fn read_answer(
     transport: &Transport,
-    upstream: &Upstream,
-    provider: &str,
+    target: &Target,
     request: &ChatRequest,
     resp: &mut UpstreamResponse,
 ) -> Result<ChatResponse, Error> {
     let body = transport
-        .read_body(provider, resp, MAX_UPSTREAM_BODY)
+        .read_body_within(
+            &target.provider,
+            resp,
+            MAX_UPSTREAM_BODY,
+            target.timeouts.idle,
+        )
         .await?;
-    let mut answer = upstream.parse_response(&body)?;
+    let mut answer = target.upstream.parse_response(&body)?;
     if answer.model.is_empty() {
         answer.model = request.model.clone();
     }

@@ -11,8 +11,10 @@ use bytes::{Bytes, BytesMut};
 use forge_core::{Error, TimeoutPhase};
 use futures_util::StreamExt;
 
+use crate::config::Timeouts;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::transport::UpstreamResponse;
+use crate::routing::outcome::StreamOutcome;
 
 /// Longest unfinished event held back before it is relayed anyway.
 const MAX_PENDING: usize = 1024 * 1024;
@@ -170,6 +172,8 @@ struct RelayState {
     first: Option<Bytes>,
     provider: String,
     idle: Duration,
+    deadline: Option<tokio::time::Instant>,
+    outcome: Option<StreamOutcome>,
     /// Only an event stream is expected to end with `[DONE]`.
     sse: bool,
     done: bool,
@@ -180,13 +184,14 @@ pub async fn stream_response(
     mut upstream: UpstreamResponse,
     provider: &str,
     terminal: Terminal,
-    first_byte: Duration,
-    idle: Duration,
+    timeouts: Timeouts,
+    mut outcome: Option<StreamOutcome>,
 ) -> Result<HttpResponse, Error> {
     let mut framer = EventFramer::new(terminal);
     // Keep-alive comments (OpenRouter sends `: OPENROUTER PROCESSING` while it queues) are held
     // back with the first real event, so the response is committed only once data arrived.
-    let deadline = tokio::time::Instant::now() + first_byte;
+    let total = timeouts.total.map(|t| tokio::time::Instant::now() + t);
+    let deadline = first_deadline(timeouts.first_byte, total);
     let mut held = BytesMut::new();
     let first = loop {
         match tokio::time::timeout_at(deadline, upstream.next()).await {
@@ -231,12 +236,17 @@ pub async fn stream_response(
         .unwrap_or("text/event-stream")
         .to_owned();
     let sse = content_type.starts_with("text/event-stream");
+    if let Some(outcome) = &mut outcome {
+        outcome.commit();
+    }
     let state = RelayState {
         upstream,
         framer,
         first: Some(first),
         provider: provider.to_owned(),
-        idle,
+        idle: timeouts.idle,
+        deadline: total,
+        outcome,
         sse,
         done: false,
     };
@@ -248,7 +258,8 @@ pub async fn stream_response(
             if st.done {
                 return None;
             }
-            match tokio::time::timeout(st.idle, st.upstream.next()).await {
+            let (wait, phase) = next_wait(st.idle, st.deadline);
+            match tokio::time::timeout(wait, st.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => {
                     if let Some(events) = st.framer.push(&chunk) {
                         return Some((Ok(events), st));
@@ -264,7 +275,7 @@ pub async fn stream_response(
                             provider: st.provider.clone(),
                             message: "the stream ended before it was complete".into(),
                         };
-                        return Some((Ok(st.framer.error_event(&err)), st));
+                        return Some((Ok(st.fail(&err)), st));
                     }
                     return st.framer.finish().map(|rest| (Ok(rest), st));
                 }
@@ -275,16 +286,16 @@ pub async fn stream_response(
                         provider: st.provider.clone(),
                         message: "the stream broke off mid-way".into(),
                     };
-                    return Some((Ok(st.framer.error_event(&err)), st));
+                    return Some((Ok(st.fail(&err)), st));
                 }
                 Err(_) => {
                     st.done = true;
-                    tracing::warn!(provider = %st.provider, "upstream stream went idle");
+                    tracing::warn!(provider = %st.provider, %phase, "upstream stream timed out");
                     let err = Error::UpstreamTimeout {
                         provider: st.provider.clone(),
-                        phase: TimeoutPhase::Idle,
+                        phase,
                     };
-                    return Some((Ok(st.framer.error_event(&err)), st));
+                    return Some((Ok(st.fail(&err)), st));
                 }
             }
         }
@@ -294,6 +305,40 @@ pub async fn stream_response(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
         .streaming(body))
+}
+
+impl RelayState {
+    /// The error event ending the stream; the attempt is charged to its deployment.
+    fn fail(&mut self, err: &Error) -> Bytes {
+        if let Some(outcome) = &mut self.outcome {
+            outcome.fail(err);
+        }
+        self.framer.error_event(err)
+    }
+}
+
+/// The first event must arrive within the first-byte timeout and the total deadline.
+pub fn first_deadline(
+    first_byte: Duration,
+    total: Option<tokio::time::Instant>,
+) -> tokio::time::Instant {
+    let first = tokio::time::Instant::now() + first_byte;
+    total.map_or(first, |total| first.min(total))
+}
+
+/// How long to wait for the next chunk, and which timeout it is when the wait runs out.
+pub fn next_wait(idle: Duration, total: Option<tokio::time::Instant>) -> (Duration, TimeoutPhase) {
+    match total {
+        Some(total) => {
+            let left = total.saturating_duration_since(tokio::time::Instant::now());
+            if left < idle {
+                (left, TimeoutPhase::Total)
+            } else {
+                (idle, TimeoutPhase::Idle)
+            }
+        }
+        None => (idle, TimeoutPhase::Idle),
+    }
 }
 
 #[cfg(test)]

@@ -138,6 +138,7 @@ mod tests {
                 provider(3, "openrouter/meta-llama", &[]),
                 provider(4, "featherless.ai", &[("my-llama", "meta/llama-3")]),
             ],
+            gateway: None,
         }
     }
 

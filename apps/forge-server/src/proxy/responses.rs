@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::ChatRequest;
 use forge_core::json::RawObject;
@@ -17,13 +16,15 @@ use forge_provider_openai::Endpoint;
 use forge_storage::Store;
 
 use crate::auth::forge_key::authenticate;
+use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
+use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
 use crate::proxy::translate::{Encoder, OnFinish, Render};
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
-use crate::proxy::{required_str, resolve};
+use crate::proxy::with_model;
 use crate::state::AppState;
 
 pub async fn create(
@@ -43,62 +44,90 @@ async fn route(
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate(state, req).await?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let mut object = RawObject::parse(&body)?;
-    let model = required_str(&object, "model")?;
+    let object = RawObject::parse(&body)?;
+    let model = object.get_str("model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
-    let route = resolve::resolve(&ctx, &model)?;
-    let provider = route.provider.name_lower.as_str();
-    let upstream = match Upstream::for_provider(route.provider)? {
-        Upstream::OpenAi(adapter) => {
-            object.set_str("model", &route.upstream_model);
-            let body = Bytes::from(object.to_vec());
-            let upstream_req = adapter.passthrough(Endpoint::Responses, body);
-            let upstream = Upstream::OpenAi(adapter);
+    // Parsed (and the history loaded) on the first attempt that needs translation.
+    let mut prepared: Option<(Arc<ResponsesRequest>, ChatRequest)> = None;
+    let call = Call {
+        req,
+        ctx: &ctx,
+        model: model.as_deref(),
+        stream,
+    };
+    dispatch(state, transport, call, async |target: Target| {
+        if let Upstream::OpenAi(adapter) = &target.upstream {
+            let upstream_req =
+                adapter.passthrough(Endpoint::Responses, with_model(&object, &target.model));
             return pipeline::passthrough(
                 transport,
-                &upstream,
-                provider,
+                target,
                 upstream_req,
                 stream,
                 Terminal::ResponsesDone,
             )
             .await;
         }
-        other => other,
-    };
-    let wire: ResponsesRequest = parse_typed(&body)?;
-    let history = match &wire.previous_response_id {
-        Some(previous) => Some(load_conversation(&state.store, ctx.user_id, previous).await?),
-        None => None,
-    };
-    let mut canonical = responses::request_to_canonical(&wire, history.as_deref())?;
-    canonical.model = route.upstream_model.clone();
-    canonical.stream = stream;
+        let (wire, mut canonical) = match &prepared {
+            Some(ready) => ready.clone(),
+            None => {
+                let wire: ResponsesRequest = parse_typed(&body)?;
+                let history = match &wire.previous_response_id {
+                    Some(previous) => {
+                        Some(load_conversation(&state.store, ctx.user_id, previous).await?)
+                    }
+                    None => None,
+                };
+                let canonical = responses::request_to_canonical(&wire, history.as_deref())?;
+                let ready = (Arc::new(wire), canonical);
+                prepared = Some(ready.clone());
+                ready
+            }
+        };
+        canonical.model = target.model.clone();
+        canonical.stream = stream;
+        translated(state, transport, &ctx, target, wire, canonical).await
+    })
+    .await
+}
+
+/// One translated attempt: the answer rendered as a Responses API object, and the turn stored
+/// so `previous_response_id` can continue it.
+async fn translated(
+    state: &AppState,
+    transport: &Transport,
+    ctx: &AuthContext,
+    target: Target,
+    wire: Arc<ResponsesRequest>,
+    canonical: ChatRequest,
+) -> Result<HttpResponse, Error> {
     let id = new_response_id(&random_suffix()?);
-    let wire = Arc::new(wire);
     let render = Render::Responses {
         request: wire.clone(),
         id: id.clone(),
     };
-    let upstream_req = upstream.chat_request(&canonical)?;
-    let mut resp = pipeline::send(transport, &upstream, provider, upstream_req).await?;
-    if stream {
-        let hook = store_on_finish(
-            state.store.clone(),
-            ctx.user_id,
-            id,
-            wire,
-            Arc::new(canonical.clone()),
-        );
-        return pipeline::translate_stream(
-            transport, resp, upstream, provider, &canonical, &render, hook,
-        )
-        .await;
+    // Static gateway keys have no user to keep conversations for.
+    let keep = ctx.gateway.is_none();
+    let upstream_req = target.upstream.chat_request(&canonical)?;
+    let mut resp = pipeline::send(transport, &target, upstream_req).await?;
+    if canonical.stream {
+        let hook = if keep {
+            store_on_finish(
+                state.store.clone(),
+                ctx.user_id,
+                id,
+                wire,
+                Arc::new(canonical.clone()),
+            )
+        } else {
+            None
+        };
+        return pipeline::translate_stream(transport, resp, target, &canonical, &render, hook)
+            .await;
     }
-    let answer =
-        pipeline::read_answer(transport, &upstream, provider, &canonical, &mut resp).await?;
+    let answer = pipeline::read_answer(transport, &target, &canonical, &mut resp).await?;
     let object = response_from_canonical(&answer, &wire, &id);
-    if wire.wants_store() {
+    if keep && wire.wants_store() {
         let stored = StoredResponse {
             response: object.clone(),
             conversation: conversation_after(&wire, &canonical, &answer),

@@ -19,9 +19,12 @@ use forge_provider_openai::OpenAiAdapter;
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use crate::config::Timeouts;
 use crate::proxy::dialect::Dialect;
+use crate::proxy::relay;
 use crate::proxy::transport::UpstreamResponse;
 use crate::proxy::upstream::Upstream;
+use crate::routing::outcome::StreamOutcome;
 
 /// Turns an upstream's SSE bytes into canonical events.
 pub struct Decoder {
@@ -336,7 +339,19 @@ struct TranslateState {
     first: Option<Bytes>,
     provider: String,
     idle: Duration,
+    deadline: Option<tokio::time::Instant>,
+    outcome: Option<StreamOutcome>,
     done: bool,
+}
+
+impl TranslateState {
+    /// Ends the stream with an error event; the attempt is charged to its deployment.
+    fn fail(&mut self, err: &Error, out: &mut BytesMut) {
+        if let Some(outcome) = &mut self.outcome {
+            outcome.fail(err);
+        }
+        self.encoder.error(err, out);
+    }
 }
 
 /// Waits for the first canonical event (so an upstream failure before content is a real HTTP
@@ -346,9 +361,9 @@ pub async fn stream(
     mut decoder: Decoder,
     mut encoder: Encoder,
     provider: &str,
-    first_byte: Duration,
-    idle: Duration,
+    timeouts: Timeouts,
     on_finish: Option<OnFinish>,
+    mut outcome: Option<StreamOutcome>,
 ) -> Result<HttpResponse, Error> {
     let unreachable = |message: String| Error::UpstreamUnreachable {
         provider: provider.to_owned(),
@@ -357,7 +372,8 @@ pub async fn stream(
     // Commit (send 200) only once real content arrived: a provider that fails right after
     // its opening event (Anthropic's `overloaded_error` after `message_start`) is then still a
     // real HTTP error, which the client (or a failover) can act on.
-    let deadline = tokio::time::Instant::now() + first_byte;
+    let total = timeouts.total.map(|t| tokio::time::Instant::now() + t);
+    let deadline = relay::first_deadline(timeouts.first_byte, total);
     let mut first_events = Vec::new();
     loop {
         let next = tokio::time::timeout_at(deadline, upstream.next()).await;
@@ -401,6 +417,9 @@ pub async fn stream(
     for event in &first_events {
         encoder.push(event, &mut first);
     }
+    if let Some(outcome) = &mut outcome {
+        outcome.commit();
+    }
     let state = TranslateState {
         on_finish,
         upstream,
@@ -408,7 +427,9 @@ pub async fn stream(
         encoder,
         first: Some(first.freeze()),
         provider: provider.to_owned(),
-        idle,
+        idle: timeouts.idle,
+        deadline: total,
+        outcome,
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
@@ -422,21 +443,22 @@ pub async fn stream(
             let mut out = BytesMut::new();
             if let Some(err) = st.decoder.take_error() {
                 st.done = true;
-                st.encoder.error(&err, &mut out);
+                st.fail(&err, &mut out);
                 return Some((Ok(out.freeze()), st));
             }
-            match tokio::time::timeout(st.idle, st.upstream.next()).await {
+            let (wait, phase) = relay::next_wait(st.idle, st.deadline);
+            match tokio::time::timeout(wait, st.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {
                     Ok(events) => {
                         events.iter().for_each(|e| st.encoder.push(e, &mut out));
                         if let Some(err) = st.decoder.take_error() {
                             st.done = true;
-                            st.encoder.error(&err, &mut out);
+                            st.fail(&err, &mut out);
                         }
                     }
                     Err(err) => {
                         st.done = true;
-                        st.encoder.error(&err, &mut out);
+                        st.fail(&err, &mut out);
                     }
                 },
                 Ok(None) => {
@@ -445,7 +467,7 @@ pub async fn stream(
                         Ok(events) => {
                             events.iter().for_each(|e| st.encoder.push(e, &mut out));
                             if let Some(err) = st.decoder.take_error() {
-                                st.encoder.error(&err, &mut out);
+                                st.fail(&err, &mut out);
                             } else if st.decoder.complete() {
                                 st.encoder.finish(&mut out);
                                 if let Some(hook) = st.on_finish.take() {
@@ -457,10 +479,10 @@ pub async fn stream(
                                     provider: st.provider.clone(),
                                     message: "the stream ended before it was complete".into(),
                                 };
-                                st.encoder.error(&err, &mut out);
+                                st.fail(&err, &mut out);
                             }
                         }
-                        Err(err) => st.encoder.error(&err, &mut out),
+                        Err(err) => st.fail(&err, &mut out),
                     }
                 }
                 Ok(Some(Err(e))) => {
@@ -470,15 +492,16 @@ pub async fn stream(
                         provider: st.provider.clone(),
                         message: "the stream broke off mid-way".into(),
                     };
-                    st.encoder.error(&err, &mut out);
+                    st.fail(&err, &mut out);
                 }
                 Err(_) => {
                     st.done = true;
+                    tracing::warn!(provider = %st.provider, %phase, "upstream stream timed out");
                     let err = Error::UpstreamTimeout {
                         provider: st.provider.clone(),
-                        phase: TimeoutPhase::Idle,
+                        phase,
                     };
-                    st.encoder.error(&err, &mut out);
+                    st.fail(&err, &mut out);
                 }
             }
             if !out.is_empty() {

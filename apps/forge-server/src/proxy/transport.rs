@@ -2,6 +2,7 @@
 //! explicit connect and first-byte timeouts instead of awc's 5 s default, and no redirects (a
 //! redirect would resend the provider key to wherever it points).
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use awc::error::{ConnectError, SendRequestError};
@@ -20,41 +21,56 @@ pub type UpstreamResponse = awc::ClientResponse;
 pub const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
 pub struct Transport {
-    client: awc::Client,
+    /// One client (and connection pool) per connect timeout in use; routes that set their
+    /// own get their own pool. Almost always a single entry.
+    clients: RefCell<Vec<(Duration, awc::Client)>>,
+    allow_private: bool,
+    /// The server's defaults; a route may override them per attempt.
     pub timeouts: Timeouts,
 }
 
 impl Transport {
     pub fn new(timeouts: Timeouts, allow_private: bool) -> Self {
-        let resolver = Resolver::custom(PublicOnly { allow_private });
-        let connector = awc::Connector::new()
-            .connector(actix_tls::connect::Connector::new(resolver).service())
-            .timeout(timeouts.connect)
-            .handshake_timeout(timeouts.connect)
-            .conn_keep_alive(Duration::from_secs(60))
-            .conn_lifetime(Duration::from_secs(300))
-            // No cap per worker: every open stream holds one upstream connection, and a cap
-            // would queue streams silently behind it.
-            .limit(0);
-        let client = awc::Client::builder()
-            .connector(connector)
-            .timeout(timeouts.first_byte)
-            .disable_redirects()
-            .add_default_header(("user-agent", concat!("forge/", env!("CARGO_PKG_VERSION"))))
-            .finish();
-        Transport { client, timeouts }
+        let client = build_client(timeouts.connect, timeouts.first_byte, allow_private);
+        Transport {
+            clients: RefCell::new(vec![(timeouts.connect, client)]),
+            allow_private,
+            timeouts,
+        }
     }
 
-    /// Sends the request and waits for the response head (bounded by the first-byte timeout).
+    fn client(&self, connect: Duration) -> awc::Client {
+        let mut clients = self.clients.borrow_mut();
+        if let Some((_, client)) = clients.iter().find(|(c, _)| *c == connect) {
+            return client.clone();
+        }
+        let client = build_client(connect, self.timeouts.first_byte, self.allow_private);
+        clients.push((connect, client.clone()));
+        client
+    }
+
+    /// Sends with the server's default timeouts.
     pub async fn send(
         &self,
         provider: &str,
         req: UpstreamRequest,
     ) -> Result<UpstreamResponse, Error> {
+        self.send_within(provider, req, &self.timeouts).await
+    }
+
+    /// Sends and waits for the response head, within `timeouts` (connect and first byte).
+    pub async fn send_within(
+        &self,
+        provider: &str,
+        req: UpstreamRequest,
+        timeouts: &Timeouts,
+    ) -> Result<UpstreamResponse, Error> {
+        let client = self.client(timeouts.connect);
         let mut builder = match req.method {
-            Method::Get => self.client.get(&req.url),
-            Method::Post => self.client.post(&req.url),
+            Method::Get => client.get(&req.url),
+            Method::Post => client.post(&req.url),
         };
+        builder = builder.timeout(timeouts.first_byte);
         for (name, value) in &req.headers {
             builder = builder.insert_header((*name, value.as_str()));
         }
@@ -65,16 +81,49 @@ impl Transport {
         sent.map_err(|e| send_error(provider, e))
     }
 
-    /// Reads a whole (non-streamed) body, with the idle timeout between chunks and a size cap.
+    /// Reads a whole (non-streamed) body with the server's idle timeout.
     pub async fn read_body(
         &self,
         provider: &str,
         resp: &mut UpstreamResponse,
         limit: usize,
     ) -> Result<Bytes, Error> {
+        self.read_body_within(provider, resp, limit, self.timeouts.idle)
+            .await
+    }
+}
+
+fn build_client(connect: Duration, first_byte: Duration, allow_private: bool) -> awc::Client {
+    let resolver = Resolver::custom(PublicOnly { allow_private });
+    let connector = awc::Connector::new()
+        .connector(actix_tls::connect::Connector::new(resolver).service())
+        .timeout(connect)
+        .handshake_timeout(connect)
+        .conn_keep_alive(Duration::from_secs(60))
+        .conn_lifetime(Duration::from_secs(300))
+        // No cap per worker: every open stream holds one upstream connection, and a cap
+        // would queue streams silently behind it.
+        .limit(0);
+    awc::Client::builder()
+        .connector(connector)
+        .timeout(first_byte)
+        .disable_redirects()
+        .add_default_header(("user-agent", concat!("forge/", env!("CARGO_PKG_VERSION"))))
+        .finish()
+}
+
+impl Transport {
+    /// Reads a whole (non-streamed) body, with `idle` allowed between chunks and a size cap.
+    pub async fn read_body_within(
+        &self,
+        provider: &str,
+        resp: &mut UpstreamResponse,
+        limit: usize,
+        idle: Duration,
+    ) -> Result<Bytes, Error> {
         let mut buf = BytesMut::new();
         loop {
-            match tokio::time::timeout(self.timeouts.idle, resp.next()).await {
+            match tokio::time::timeout(idle, resp.next()).await {
                 Err(_) => {
                     return Err(Error::UpstreamTimeout {
                         provider: provider.to_owned(),

@@ -11,6 +11,9 @@ use forge_provider_gemini::GeminiAdapter;
 use forge_provider_openai::providers::ProviderKind;
 use forge_provider_openai::{OpenAiAdapter, ProviderInfo};
 
+use forge_router::config::ProviderKind as ConfigKind;
+use forge_router::table::Deployment;
+
 use crate::auth::key_cache::ResolvedProvider;
 
 /// The kind of upstream a provider name selects.
@@ -89,6 +92,28 @@ impl Upstream {
                 Upstream::Anthropic(AnthropicAdapter::new(base, &p.api_key, None))
             }
             ProviderFamily::Gemini => Upstream::Gemini(GeminiAdapter::new(base, &p.api_key)),
+        })
+    }
+
+    /// The adapter for a forge.toml deployment; its kind is declared, not guessed from the name.
+    pub fn for_deployment(d: &Deployment) -> Result<Self, Error> {
+        let base = Some(d.base_url.as_str());
+        let key = d.api_key.expose();
+        Ok(match d.kind {
+            ConfigKind::OpenaiCompatible | ConfigKind::Azure => {
+                let mut info = forge_provider_openai::lookup(&d.provider);
+                info.kind = if d.kind == ConfigKind::Azure {
+                    ProviderKind::Azure
+                } else {
+                    ProviderKind::OpenAiCompatible
+                };
+                Upstream::OpenAi(
+                    OpenAiAdapter::new(&info, base, key)?
+                        .with_api_version(d.api_version.as_deref()),
+                )
+            }
+            ConfigKind::Anthropic => Upstream::Anthropic(AnthropicAdapter::new(base, key, None)),
+            ConfigKind::Gemini => Upstream::Gemini(GeminiAdapter::new(base, key)),
         })
     }
 

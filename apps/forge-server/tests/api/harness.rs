@@ -43,6 +43,8 @@ pub struct TestServer {
     handle: Option<ServerHandle>,
     thread: Option<JoinHandle<()>>,
     tweak: fn(&mut Settings),
+    /// forge.toml, when the server runs with one.
+    pub config: Option<PathBuf>,
 }
 
 fn scratch_dir() -> PathBuf {
@@ -76,9 +78,38 @@ impl TestServer {
             handle: None,
             thread: None,
             tweak,
+            config: None,
         };
         server.boot();
         server
+    }
+
+    /// Starts with a forge.toml holding `text` (SQLite; routing touches no database).
+    pub async fn start_with_config(text: &str) -> TestServer {
+        forge_server::install_crypto_provider();
+        let data_dir = scratch_dir();
+        let config = data_dir.join("forge.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut server = TestServer {
+            base: String::new(),
+            database_url: format!("sqlite://{}", data_dir.join("forge.db").display()),
+            data_dir,
+            backend: Backend::Sqlite,
+            handle: None,
+            thread: None,
+            tweak: |_| {},
+            config: Some(config),
+        };
+        server.boot();
+        server
+    }
+
+    /// Replaces forge.toml at once (write then rename), as an editor or deploy tool would.
+    pub fn write_config(&self, text: &str) {
+        let path = self.config.as_ref().unwrap();
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
     }
 
     fn boot(&mut self) {
@@ -87,6 +118,7 @@ impl TestServer {
         settings.database_url = Some(self.database_url.clone());
         settings.allow_private_upstreams = true;
         settings.workers = Some(2);
+        settings.config = self.config.clone();
         (self.tweak)(&mut settings);
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {

@@ -10,3 +10,4 @@ mod harness;
 mod matrix;
 mod proxy;
 mod responses_api;
+mod routing;

@@ -1,0 +1,387 @@
+//! Where a request goes and how often it is tried. A model the caller's own provider keys
+//! serve (Forge v1 resolution) gets one attempt on that key. Otherwise the forge.toml routing
+//! table plans attempts over deployments: retries with backoff, then the next deployment,
+//! then fallback models, within the route's attempt budget and deadline. An attempt that
+//! committed a response (first content sent) is never retried; one whose upstream already
+//! accepted the request (2xx) may move on, but never back to that deployment.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use forge_core::Error;
+use forge_router::table::Deployment;
+
+use crate::auth::key_cache::AuthContext;
+use crate::config::Timeouts;
+use crate::proxy::resolve::{self, MAX_MODEL_LEN};
+use crate::proxy::transport::Transport;
+use crate::proxy::upstream::Upstream;
+use crate::routing::Snapshot;
+use crate::routing::outcome::StreamOutcome;
+use crate::state::AppState;
+
+/// Session ids longer than this are ignored rather than stored.
+const MAX_SESSION_LEN: usize = 256;
+
+/// One attempt's destination, handed to the dialect's attempt function.
+pub struct Target {
+    pub upstream: Upstream,
+    /// The provider's name (lowercase for user keys), for logs and error messages.
+    pub provider: String,
+    /// The model name the upstream expects.
+    pub model: String,
+    pub timeouts: Timeouts,
+    /// Settles a streamed attempt with the router; `None` for unrouted requests.
+    pub outcome: Option<StreamOutcome>,
+    /// Set once the upstream answered 2xx: the request was accepted there.
+    pub accepted: Rc<Cell<bool>>,
+}
+
+/// What the handler knows about the request before any upstream is chosen.
+pub struct Call<'a> {
+    pub req: &'a HttpRequest,
+    pub ctx: &'a AuthContext,
+    /// `None`: the request named no model (the configured default applies).
+    pub model: Option<&'a str>,
+    pub stream: bool,
+}
+
+/// Chooses upstreams for `call` and runs `attempt` on them until one answers.
+pub async fn dispatch<F>(
+    state: &AppState,
+    transport: &Transport,
+    call: Call<'_>,
+    mut attempt: F,
+) -> Result<HttpResponse, Error>
+where
+    F: AsyncFnMut(Target) -> Result<HttpResponse, Error>,
+{
+    let started = Instant::now();
+    let model = call.model.map(str::trim);
+    if let Some(model) = model {
+        check_model(model)?;
+    }
+    let snapshot = state.routing.snapshot();
+    let config_allowed = config_access(&snapshot, call.ctx, model)?;
+    if call.ctx.gateway.is_some() {
+        return routed(
+            state,
+            transport,
+            &call,
+            &snapshot,
+            model,
+            started,
+            &mut attempt,
+        )
+        .await;
+    }
+    let Some(model) = model else {
+        if config_allowed && snapshot.config.default_model.is_some() {
+            return routed(
+                state,
+                transport,
+                &call,
+                &snapshot,
+                None,
+                started,
+                &mut attempt,
+            )
+            .await;
+        }
+        return Err(missing_model());
+    };
+    match resolve::resolve(call.ctx, model) {
+        Ok(route) => {
+            let target = Target {
+                upstream: Upstream::for_provider(route.provider)?,
+                provider: route.provider.name_lower.clone(),
+                model: route.upstream_model,
+                timeouts: transport.timeouts,
+                outcome: None,
+                accepted: Rc::new(Cell::new(false)),
+            };
+            let provider = target.provider.clone();
+            let upstream_model = target.model.clone();
+            let mut resp = attempt(target).await?;
+            decorate(&mut resp, &provider, &upstream_model, 1, started.elapsed());
+            Ok(resp)
+        }
+        Err(Error::ModelNotFound { .. })
+            if config_allowed && snapshot.table.resolve(model).is_some() =>
+        {
+            routed(
+                state,
+                transport,
+                &call,
+                &snapshot,
+                Some(model),
+                started,
+                &mut attempt,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a request that is not forwarded as such would go (token counting): the caller's own
+/// provider key, else the first deployment the routing table would try now. Nothing is
+/// recorded against the deployment.
+pub fn single_target(
+    state: &AppState,
+    transport: &Transport,
+    ctx: &AuthContext,
+    req: &HttpRequest,
+    model: Option<&str>,
+) -> Result<Target, Error> {
+    let model = model.map(str::trim);
+    if let Some(model) = model {
+        check_model(model)?;
+    }
+    let snapshot = state.routing.snapshot();
+    let config_allowed = config_access(&snapshot, ctx, model)?;
+    if ctx.gateway.is_none()
+        && let Some(model) = model
+    {
+        match resolve::resolve(ctx, model) {
+            Ok(route) => {
+                return Ok(Target {
+                    upstream: Upstream::for_provider(route.provider)?,
+                    provider: route.provider.name_lower.clone(),
+                    model: route.upstream_model,
+                    timeouts: transport.timeouts,
+                    outcome: None,
+                    accepted: Rc::new(Cell::new(false)),
+                });
+            }
+            Err(Error::ModelNotFound { .. }) if config_allowed => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !config_allowed {
+        return Err(match model {
+            Some(model) => Error::ModelNotFound {
+                model: model.to_owned(),
+            },
+            None => missing_model(),
+        });
+    }
+    let session = session_id(req, &snapshot.config.routing.session_header);
+    let decision = state
+        .routing
+        .with_router(|router, rng| router.decide(model, session, Instant::now(), rng))?;
+    let first = decision
+        .candidates
+        .first()
+        .or(decision.excluded.first())
+        .and_then(|c| snapshot.table.deployment_by_id(&c.id))
+        .map(|(_, d)| d.clone())
+        .ok_or_else(|| no_deployment(model.unwrap_or("the default model")))?;
+    Ok(Target {
+        upstream: Upstream::for_deployment(&first)?,
+        provider: first.provider.clone(),
+        model: first.upstream_model.clone(),
+        timeouts: transport.timeouts,
+        outcome: None,
+        accepted: Rc::new(Cell::new(false)),
+    })
+}
+
+/// Whether the caller may use forge.toml routes: a static key for the models it lists (an
+/// error otherwise), a user's key only when the file serves user keys and the key is not
+/// scoped to particular provider keys.
+fn config_access(
+    snapshot: &Snapshot,
+    ctx: &AuthContext,
+    model: Option<&str>,
+) -> Result<bool, Error> {
+    let Some(key) = &ctx.gateway else {
+        return Ok(snapshot.config.routing.serve_user_keys
+            && ctx.scope.is_none()
+            && snapshot.has_routes());
+    };
+    let name = model
+        .map(str::to_owned)
+        .or_else(|| snapshot.config.default_model.clone())
+        .ok_or_else(missing_model)?;
+    if snapshot.table.key_allows(key, &name) {
+        Ok(true)
+    } else {
+        Err(Error::PermissionDenied(format!(
+            "API key is not permitted to use model '{name}'."
+        )))
+    }
+}
+
+fn check_model(model: &str) -> Result<(), Error> {
+    if model.len() > MAX_MODEL_LEN {
+        return Err(Error::InvalidRequest {
+            message: format!("model must be at most {MAX_MODEL_LEN} bytes"),
+            param: Some("model".into()),
+        });
+    }
+    if model.is_empty() {
+        return Err(missing_model());
+    }
+    Ok(())
+}
+
+fn missing_model() -> Error {
+    Error::InvalidRequest {
+        message: "you must provide a model parameter".into(),
+        param: Some("model".into()),
+    }
+}
+
+/// The attempt loop over the routing table.
+async fn routed<F>(
+    state: &AppState,
+    transport: &Transport,
+    call: &Call<'_>,
+    snapshot: &Snapshot,
+    model: Option<&str>,
+    started: Instant,
+    attempt: &mut F,
+) -> Result<HttpResponse, Error>
+where
+    F: AsyncFnMut(Target) -> Result<HttpResponse, Error>,
+{
+    let routing = Arc::clone(&state.routing);
+    let session = session_id(call.req, &snapshot.config.routing.session_header);
+    let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
+    let mut last: Option<Error> = None;
+    loop {
+        let now = Instant::now();
+        let next = routing.with_router(|router, rng| {
+            router.next_attempt(&mut plan, last.as_ref(), session, now, rng)
+        });
+        let Some(next) = next else {
+            return Err(last.unwrap_or_else(|| no_deployment(model.unwrap_or("the default model"))));
+        };
+        if !next.delay.is_zero() {
+            actix_rt::time::sleep(next.delay).await;
+        }
+        let Some(deployment) = plan.table().deployment(next.deployment).cloned() else {
+            return Err(Error::Internal(
+                "the routing table changed under a plan".into(),
+            ));
+        };
+        let timeouts = transport.timeouts.with(&plan.timeouts);
+        let route_ms = started.elapsed();
+        let committed = Rc::new(Cell::new(false));
+        let accepted = Rc::new(Cell::new(false));
+        let sent_at = Instant::now();
+        let target = Target {
+            upstream: Upstream::for_deployment(&deployment)?,
+            provider: deployment.provider.clone(),
+            model: deployment.upstream_model.clone(),
+            timeouts,
+            outcome: call.stream.then(|| {
+                StreamOutcome::new(
+                    routing.clone(),
+                    deployment.id.clone(),
+                    session.map(str::to_owned),
+                    sent_at,
+                    committed.clone(),
+                )
+            }),
+            accepted: accepted.clone(),
+        };
+        routing.with_router(|router, _| router.started(&deployment.id, sent_at));
+        match run(attempt, target, call.stream, timeouts.total, &deployment).await {
+            Ok(mut resp) => {
+                if !committed.get() {
+                    let done = Instant::now();
+                    routing.with_router(|router, _| {
+                        router.succeeded(&deployment.id, done, done - sent_at, session)
+                    });
+                }
+                decorate(
+                    &mut resp,
+                    &deployment.provider,
+                    &deployment.upstream_model,
+                    plan.attempts(),
+                    route_ms,
+                );
+                return Ok(resp);
+            }
+            Err(error) => {
+                routing
+                    .with_router(|router, _| router.failed(&deployment.id, Instant::now(), &error));
+                if accepted.get() {
+                    plan.plan.accepted();
+                }
+                tracing::info!(
+                    deployment = %deployment.id,
+                    attempt = next.number,
+                    status = error.status(),
+                    error = %error,
+                    "upstream attempt failed"
+                );
+                last = Some(error);
+            }
+        }
+    }
+}
+
+/// One attempt, bounded by the route's total timeout when it does not stream (a stream
+/// enforces its own, since it outlives this call).
+async fn run<F>(
+    attempt: &mut F,
+    target: Target,
+    stream: bool,
+    total: Option<Duration>,
+    deployment: &Deployment,
+) -> Result<HttpResponse, Error>
+where
+    F: AsyncFnMut(Target) -> Result<HttpResponse, Error>,
+{
+    match total.filter(|_| !stream) {
+        Some(total) => tokio::time::timeout(total, attempt(target))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::UpstreamTimeout {
+                    provider: deployment.provider.clone(),
+                    phase: forge_core::TimeoutPhase::Total,
+                })
+            }),
+        None => attempt(target).await,
+    }
+}
+
+fn no_deployment(model: &str) -> Error {
+    Error::Upstream {
+        provider: "forge".into(),
+        status: 503,
+        message: format!("no deployment of '{model}' is available right now"),
+        retry_after: None,
+        error_type: Some("service_unavailable".into()),
+        code: None,
+    }
+}
+
+fn session_id<'r>(req: &'r HttpRequest, header: &str) -> Option<&'r str> {
+    req.headers()
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_SESSION_LEN)
+}
+
+/// The `x-forge-*` headers that say where a request went.
+fn decorate(resp: &mut HttpResponse, provider: &str, model: &str, attempts: u32, route: Duration) {
+    let headers = resp.headers_mut();
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    put("x-forge-provider", provider.to_owned());
+    put("x-forge-model", model.to_owned());
+    put("x-forge-attempts", attempts.to_string());
+    put("x-forge-route-ms", route.as_millis().to_string());
+}
