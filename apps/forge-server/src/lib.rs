@@ -192,11 +192,19 @@ impl Forge {
             self.state.settings.config.clone().map(|path| {
                 actix_rt::spawn(routing::reload::watch(self.state.routing.clone(), path))
             });
+        let checks = actix_rt::spawn(routing::health_check::run(
+            self.state.routing.clone(),
+            Transport::new(
+                self.state.settings.timeouts(),
+                self.state.settings.allow_private_upstreams,
+            ),
+        ));
         let result = self.server.await;
         flusher.abort();
         if let Some(watcher) = watcher {
             watcher.abort();
         }
+        checks.abort();
         self.state.last_used.flush(&self.state.store).await;
         result
     }

@@ -13,5 +13,6 @@ pub mod openai;
 pub mod responses;
 pub mod sse;
 pub mod upstream;
+pub mod usage_record;
 
 pub use error::{Error, Fault, TimeoutPhase};

@@ -143,6 +143,21 @@ pub struct ProviderConfig {
     pub keys: Vec<ProviderKeyConfig>,
     /// Azure OpenAI's `api-version` query parameter.
     pub api_version: Option<String>,
+    /// Active health checks: each key's model listing is fetched this often; a failure counts
+    /// against the key's deployments, a success ends their cooldown early.
+    pub health_check: Option<HealthCheckConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckConfig {
+    pub interval_ms: u64,
+    #[serde(default = "default_health_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_health_timeout_ms() -> u64 {
+    5_000
 }
 
 impl ProviderConfig {
@@ -390,6 +405,14 @@ impl Config {
                     issues.push(issue(format!("{at}.base_url"), "required for this kind"));
                 }
                 _ => {}
+            }
+            if let Some(check) = &provider.health_check
+                && check.interval_ms < 100
+            {
+                issues.push(issue(
+                    format!("{at}.health_check.interval_ms"),
+                    "must be at least 100",
+                ));
             }
             match (provider.kind, &provider.api_version) {
                 (ProviderKind::Azure, None) => {

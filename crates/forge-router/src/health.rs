@@ -297,6 +297,22 @@ impl HealthBook {
         }
     }
 
+    /// An active health check failed: counts like a failed request, without an attempt.
+    pub fn check_failed(&mut self, id: &str, now: Instant, failure: Failure) {
+        self.states.entry(id.to_owned()).or_default().in_flight += 1;
+        self.record_failure(id, now, failure);
+    }
+
+    /// An active health check passed: a cooling deployment gets its probe now instead of at
+    /// the end of its cooldown.
+    pub fn check_passed(&mut self, id: &str) {
+        if let Some(state) = self.states.get_mut(id)
+            && matches!(state.breaker, Breaker::Open { .. })
+        {
+            state.breaker = Breaker::HalfOpen { probing: false };
+        }
+    }
+
     /// Ends a cooldown now (admin reset); learnt latency is kept.
     pub fn reset(&mut self, id: &str) -> bool {
         match self.states.get_mut(id) {

@@ -13,7 +13,7 @@ use forge_core::Error;
 use rand::Rng;
 
 use crate::config::{ModelTimeouts, RoutingConfig};
-use crate::health::{Availability, HealthBook, HealthConfig};
+use crate::health::{Availability, Failure, HealthBook, HealthConfig};
 use crate::retry::{Attempt, Plan, RetryPolicy};
 use crate::sticky::Sessions;
 use crate::strategy::{Scored, order};
@@ -186,6 +186,21 @@ impl Router {
     /// The attempt ended without saying anything (more) about the deployment.
     pub fn released(&mut self, id: &str) {
         self.health.released(id);
+    }
+
+    /// An active health check of deployment `id` failed; any error counts, since a key that
+    /// fails its listing (even with 401) will fail requests too.
+    pub fn check_failed(&mut self, id: &str, now: Instant, error: &Error) {
+        let failure = Failure::from_error(error).unwrap_or(Failure {
+            rate_limited: false,
+            retry_after: None,
+        });
+        self.health.check_failed(id, now, failure);
+    }
+
+    /// An active health check of deployment `id` passed.
+    pub fn check_passed(&mut self, id: &str) {
+        self.health.check_passed(id);
     }
 
     pub fn health(&self) -> &HealthBook {

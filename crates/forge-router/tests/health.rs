@@ -271,3 +271,23 @@ deployments = [{ provider = "p", model = "x" }]
         .unwrap();
     assert_eq!(id(&router, first.deployment), "p/x#0");
 }
+
+#[test]
+fn active_checks_eject_and_bring_back_without_touching_in_flight() {
+    let mut book = HealthBook::new(HealthConfig::default());
+    let now = start();
+    book.started("d", now);
+    let failure = forge_router::health::Failure {
+        rate_limited: false,
+        retry_after: None,
+    };
+    for _ in 0..3 {
+        book.check_failed("d", now, failure);
+    }
+    assert!(!book.availability("d", now).usable());
+    assert_eq!(book.in_flight("d"), 1, "a check is not a request");
+    book.check_passed("d");
+    assert_eq!(book.availability("d", now), Availability::Probe);
+    book.check_passed("unknown");
+    assert_eq!(book.availability("unknown", now), Availability::Ready);
+}

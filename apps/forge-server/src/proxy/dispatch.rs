@@ -17,6 +17,7 @@ use forge_router::table::Deployment;
 
 use crate::auth::key_cache::AuthContext;
 use crate::config::Timeouts;
+use crate::proxy::dialect::Dialect;
 use crate::proxy::resolve::{self, MAX_MODEL_LEN};
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
@@ -48,6 +49,9 @@ pub struct Call<'a> {
     /// `None`: the request named no model (the configured default applies).
     pub model: Option<&'a str>,
     pub stream: bool,
+    /// The client's dialect, for an error answered after routed attempts (it carries the
+    /// `x-forge-*` headers too).
+    pub dialect: Dialect,
 }
 
 /// Chooses upstreams for `call` and runs `attempt` on them until one answers.
@@ -94,7 +98,7 @@ where
         }
         return Err(missing_model());
     };
-    match resolve::resolve(call.ctx, model) {
+    match resolve::resolve_with(call.ctx, model, &snapshot.config.provider_priority) {
         Ok(route) => {
             let target = Target {
                 upstream: Upstream::for_provider(route.provider)?,
@@ -147,7 +151,7 @@ pub fn single_target(
     if ctx.gateway.is_none()
         && let Some(model) = model
     {
-        match resolve::resolve(ctx, model) {
+        match resolve::resolve_with(ctx, model, &snapshot.config.provider_priority) {
             Ok(route) => {
                 return Ok(Target {
                     upstream: Upstream::for_provider(route.provider)?,
@@ -200,9 +204,7 @@ fn config_access(
     model: Option<&str>,
 ) -> Result<bool, Error> {
     let Some(key) = &ctx.gateway else {
-        return Ok(snapshot.config.routing.serve_user_keys
-            && ctx.scope.is_none()
-            && snapshot.has_routes());
+        return Ok(may_use_config(snapshot, ctx));
     };
     let name = model
         .map(str::to_owned)
@@ -215,6 +217,12 @@ fn config_access(
             "API key is not permitted to use model '{name}'."
         )))
     }
+}
+
+/// Whether the caller may use forge.toml routes at all (a static key: some of them).
+pub fn may_use_config(snapshot: &Snapshot, ctx: &AuthContext) -> bool {
+    ctx.gateway.is_some()
+        || (snapshot.config.routing.serve_user_keys && ctx.scope.is_none() && snapshot.has_routes())
 }
 
 fn check_model(model: &str) -> Result<(), Error> {
@@ -254,13 +262,23 @@ where
     let session = session_id(call.req, &snapshot.config.routing.session_header);
     let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
     let mut last: Option<Error> = None;
+    let mut tried: Option<Deployment> = None;
     loop {
         let now = Instant::now();
         let next = routing.with_router(|router, rng| {
             router.next_attempt(&mut plan, last.as_ref(), session, now, rng)
         });
         let Some(next) = next else {
-            return Err(last.unwrap_or_else(|| no_deployment(model.unwrap_or("the default model"))));
+            let Some(error) = last else {
+                return Err(no_deployment(model.unwrap_or("the default model")));
+            };
+            let mut resp = call.dialect.error_response(&error);
+            let (provider, upstream_model) = match &tried {
+                Some(d) => (d.provider.as_str(), d.upstream_model.as_str()),
+                None => ("", ""),
+            };
+            decorate(&mut resp, provider, upstream_model, plan.attempts(), started.elapsed());
+            return Ok(resp);
         };
         if !next.delay.is_zero() {
             actix_rt::time::sleep(next.delay).await;
@@ -323,6 +341,7 @@ where
                     "upstream attempt failed"
                 );
                 last = Some(error);
+                tried = Some(deployment);
             }
         }
     }

@@ -82,6 +82,7 @@ async fn gemini_route(
         ctx: &ctx,
         model: Some(&model),
         stream,
+        dialect: Dialect::Gemini,
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::Gemini(adapter) = &target.upstream {

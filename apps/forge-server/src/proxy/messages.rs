@@ -67,6 +67,7 @@ async fn messages_route(
         ctx: &ctx,
         model: model.as_deref(),
         stream,
+        dialect: Dialect::Anthropic,
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::Anthropic(adapter) = &target.upstream {

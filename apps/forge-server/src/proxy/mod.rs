@@ -26,6 +26,7 @@ use forge_core::canonical::ChatRequest;
 
 use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
+use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::pipeline::{parse_typed, read_body};
 use crate::proxy::relay::Terminal;
@@ -95,6 +96,7 @@ async fn openai_route(
         ctx: &ctx,
         model: model.as_deref(),
         stream,
+        dialect: Dialect::OpenAi,
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::OpenAi(adapter) = &target.upstream {

@@ -14,6 +14,7 @@ use crate::auth::forge_key::{authenticate, authenticate_gemini};
 use crate::auth::key_cache::{AuthContext, ResolvedProvider};
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
+use crate::proxy::dispatch;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
@@ -186,7 +187,42 @@ async fn collect(state: &AppState, transport: &Transport, ctx: &AuthContext) -> 
             });
         }
     }
+    out.extend(configured(state, ctx));
     out
+}
+
+/// forge.toml's logical models, `provider/model` routes and aliases the caller may use.
+fn configured(state: &AppState, ctx: &AuthContext) -> Vec<Listed> {
+    let snapshot = state.routing.snapshot();
+    if !dispatch::may_use_config(&snapshot, ctx) {
+        return Vec::new();
+    }
+    let table = &snapshot.table;
+    let allowed = |name: &str| {
+        ctx.gateway
+            .as_ref()
+            .is_none_or(|key| table.key_allows(key, name))
+    };
+    let routes = table.routes().map(|route| {
+        let owner = match route.name.split_once('/') {
+            Some((provider, _)) if !snapshot.config.models.contains_key(&route.name) => provider,
+            _ => "forge",
+        };
+        (route.name.clone(), owner.to_owned())
+    });
+    let aliases = table
+        .aliases()
+        .keys()
+        .map(|alias| (alias.clone(), "forge".to_owned()));
+    routes
+        .chain(aliases)
+        .filter(|(name, _)| allowed(name))
+        .map(|(id, owned_by)| Listed {
+            display_name: id.clone(),
+            id,
+            owned_by,
+        })
+        .collect()
 }
 
 async fn provider_models(

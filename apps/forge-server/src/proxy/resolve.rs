@@ -17,6 +17,16 @@ pub struct Route<'a> {
 }
 
 pub fn resolve<'a>(ctx: &'a AuthContext, model: &str) -> Result<Route<'a>, Error> {
+    resolve_with(ctx, model, &[])
+}
+
+/// [`resolve`], preferring the providers named in `priority` (forge.toml's
+/// `provider_priority`) when several of the caller's keys map the same model.
+pub fn resolve_with<'a>(
+    ctx: &'a AuthContext,
+    model: &str,
+    priority: &[String],
+) -> Result<Route<'a>, Error> {
     let model = model.trim();
     if model.len() > MAX_MODEL_LEN {
         return Err(Error::InvalidRequest {
@@ -54,8 +64,15 @@ pub fn resolve<'a>(ctx: &'a AuthContext, model: &str) -> Result<Route<'a>, Error
         .iter()
         .filter(|p| p.model_mapping.contains_key(model))
         .collect();
-    // Providers whose name occurs in the model string are tried first, as in Forge v1.
-    candidates.sort_by_key(|p| (!lower.contains(&p.name_lower), p.id));
+    // The operator's priority first; then, as in Forge v1, providers whose name occurs in
+    // the model string.
+    let rank = |p: &ResolvedProvider| {
+        priority
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(&p.name_lower))
+            .unwrap_or(usize::MAX)
+    };
+    candidates.sort_by_key(|p| (rank(p), !lower.contains(&p.name_lower), p.id));
     if let Some(provider) = candidates.iter().find(|p| ctx.allows(p.id)) {
         let upstream_model = provider
             .model_mapping
@@ -179,6 +196,19 @@ mod tests {
         assert_eq!(
             (r.provider.id, r.upstream_model.as_str()),
             (4, "meta/llama-3")
+        );
+    }
+
+    #[test]
+    fn provider_priority_orders_shared_aliases() {
+        let mut c = ctx(None);
+        c.providers
+            .push(provider(5, "groq", &[("fast", "llama-3.1-8b-instant")]));
+        assert_eq!(resolve(&c, "fast").unwrap().provider.id, 1);
+        let r = resolve_with(&c, "fast", &["groq".to_owned(), "openai".to_owned()]).unwrap();
+        assert_eq!(
+            (r.provider.id, r.upstream_model.as_str()),
+            (5, "llama-3.1-8b-instant")
         );
     }
 

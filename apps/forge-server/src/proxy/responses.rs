@@ -18,6 +18,7 @@ use forge_storage::Store;
 use crate::auth::forge_key::authenticate;
 use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
+use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
@@ -54,6 +55,7 @@ async fn route(
         ctx: &ctx,
         model: model.as_deref(),
         stream,
+        dialect: Dialect::OpenAi,
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::OpenAi(adapter) = &target.upstream {

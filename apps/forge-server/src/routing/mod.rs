@@ -3,6 +3,7 @@
 //! the router learns (health, latency, stickiness, cursors) lives beside it and survives
 //! reloads for deployments that keep their id.
 
+pub mod health_check;
 pub mod outcome;
 pub mod reload;
 

@@ -45,6 +45,7 @@ async fn client_errors_are_never_retried() {
         assert_eq!(reply.status, status, "{}", reply.text);
         assert!(reply.body["error"]["message"].is_string(), "{}", reply.text);
         assert_eq!(a.request_count(), 1, "status {status} was retried");
+        assert_eq!(attempts(&reply), 1);
     }
     assert_eq!(
         b.request_count(),
@@ -98,6 +99,7 @@ async fn at_most_the_configured_share_is_ejected() {
     b.set_fault(Fault::status(503), FaultMode::Always);
     let reply = chat(&c, &server, &chat_body("m", false), &[]).await;
     assert_eq!(reply.status, 503);
+    assert_eq!(attempts(&reply), 2, "the error says how often it was tried");
     // Both failed once and both would be cooling, but only half may be ejected: one of them
     // still takes the next request.
     let before = a.request_count() + b.request_count();
@@ -192,5 +194,53 @@ async fn stickiness_holds_and_falls_over_when_cooled() {
         let reply = chat(&c, &server, &chat_body("m", false), &session).await;
         assert_eq!(reply.header("x-forge-provider"), Some(other));
         assert_eq!(attempts(&reply), 1);
+    }
+}
+
+#[actix_rt::test]
+async fn active_health_checks_eject_a_dead_key_before_any_request() {
+    let a = openai();
+    let b = openai();
+    a.set_fault(Fault::status(503), FaultMode::Always);
+    let config = format!(
+        "[routing.cooldown]\nfailures = 2\nbase_ms = 60000\nmax_ms = 60000\n\n{}",
+        two_deployments(&a, &b, "strategy = \"priority\"")
+    )
+    .replacen(
+        "keys = [{ key = \"sk-fake-upstream-key-0001\" }]\n",
+        "keys = [{ key = \"sk-fake-upstream-key-0001\" }]\nhealth_check = { interval_ms = 100 }\n",
+        1,
+    );
+    let server = TestServer::start_with_config(&config).await;
+    let c = client();
+    // The checks alone (GET /models) open A's breaker: no client request ever reaches it.
+    let started = Instant::now();
+    while a.request_count() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "no health checks ran"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    assert!(a.requests().iter().all(|r| r.method == "GET"));
+    let reply = chat(&c, &server, &chat_body("m", false), &[]).await;
+    assert_eq!(
+        (reply.header("x-forge-provider"), attempts(&reply)),
+        (Some("b"), 1)
+    );
+    // A recovers: the next check ends its 60 s cooldown, and traffic returns to it.
+    a.clear_fault();
+    let started = Instant::now();
+    loop {
+        let reply = chat(&c, &server, &chat_body("m", false), &[]).await;
+        if reply.header("x-forge-provider") == Some("a") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "A never came back"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
 }

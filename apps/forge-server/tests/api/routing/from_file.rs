@@ -127,6 +127,46 @@ models = ["fast"]
     assert_eq!(limited("fast").await.status, 200);
     assert_eq!(limited("oa/gpt-4o-mini").await.status, 200);
     assert_eq!(limited("chat").await.status, 403);
+
+    // /v1/models lists what each key may use.
+    let ids = |bearer: &'static str| {
+        let c = c.clone();
+        let url = server.url("/v1/models");
+        async move {
+            let reply = read(
+                c.get(url)
+                    .insert_header(("authorization", format!("Bearer {bearer}")))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            let mut ids: Vec<String> = reply.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let all = ids(KEY).await;
+    for expected in [
+        "chat",
+        "chat-backup",
+        "fast",
+        "sonnet",
+        "oa/gpt-4o",
+        "claude/claude-sonnet-4-5",
+    ] {
+        assert!(
+            all.iter().any(|id| id == expected),
+            "{expected} missing from {all:?}"
+        );
+    }
+    assert_eq!(ids("limited-key-000111").await, ["fast", "oa/gpt-4o-mini"]);
 }
 
 #[actix_rt::test]
