@@ -91,6 +91,9 @@ pub struct Settings {
     /// Stored Responses API turns (for `previous_response_id`) are deleted after this many days.
     #[arg(long, env = "FORGE_RESPONSES_RETENTION_DAYS", default_value_t = 30)]
     pub responses_retention_days: u32,
+    /// Largest size of the local usage journal (records held while the database is down).
+    #[arg(long, env = "FORGE_USAGE_JOURNAL_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub usage_journal_max_bytes: u64,
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "FORGE_WORKERS")]
     pub workers: Option<usize>,
@@ -114,6 +117,7 @@ impl Settings {
             idle_timeout_secs: 300,
             models_cache_secs: 300,
             responses_retention_days: 30,
+            usage_journal_max_bytes: 256 * 1024 * 1024,
             workers: None,
         }
     }

@@ -13,6 +13,7 @@ pub mod routing;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod usage;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -76,16 +77,17 @@ pub struct Forge {
     pub addr: SocketAddr,
     server: actix_web::dev::Server,
     state: web::Data<AppState>,
+    flusher: usage::Flusher,
 }
 
 /// Reads the forge.toml named by the settings (if any) and applies its `[server]` table.
 pub fn load_config(settings: &mut Settings) -> Result<Routing, StartError> {
     let Some(path) = settings.config.clone() else {
-        return Ok(Routing::new(forge_router::Config::default(), None));
+        return Routing::new(forge_router::Config::default(), None).map_err(StartError::Config);
     };
     let config = routing::reload::load(&path).map_err(StartError::Config)?;
     settings.apply_file(&config.server);
-    Ok(Routing::new(config, Some(path)))
+    Routing::new(config, Some(path)).map_err(StartError::Config)
 }
 
 pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
@@ -94,7 +96,14 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     let secrets = secrets::load(&settings.data_dir)?;
     migrate(&settings).await?;
     let store = Store::connect(&settings.database_url()).await?;
+    let (usage_sink, flusher) = usage::UsageSink::new(
+        store.clone(),
+        usage::journal::Journal::new(&settings.data_dir, settings.usage_journal_max_bytes),
+    );
+    let pricing = routing.pricing.clone();
     let state = web::Data::new(AppState {
+        usage: Arc::new(usage_sink),
+        pricing,
         store,
         secret_box: SecretBox::new(*secrets.encryption_key),
         jwt: JwtKeys::new(&secrets.jwt_secret, settings.jwt_lifetime_minutes),
@@ -139,6 +148,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         addr,
         server: server.run(),
         state,
+        flusher,
     })
 }
 
@@ -199,7 +209,14 @@ impl Forge {
                 self.state.settings.allow_private_upstreams,
             ),
         ));
+        let (stop_usage, usage_stopped) = tokio::sync::oneshot::channel();
+        let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
         let result = self.server.await;
+        // Every connection is closed now: what is queued is all there will be.
+        let _ = stop_usage.send(());
+        if let Err(e) = usage.await {
+            tracing::error!(error = %e, "usage flusher failed");
+        }
         flusher.abort();
         if let Some(watcher) = watcher {
             watcher.abort();

@@ -11,6 +11,8 @@ use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
 use crate::proxy::models::ModelsCache;
 use crate::routing::Routing;
+use crate::usage::UsageSink;
+use crate::usage::pricing::Pricing;
 
 pub struct AppState {
     pub settings: Settings,
@@ -22,6 +24,9 @@ pub struct AppState {
     pub models: ModelsCache,
     /// forge.toml: the routing table and what the router learnt.
     pub routing: Arc<Routing>,
+    /// Where settled usage records go (batched off the request path).
+    pub usage: Arc<UsageSink>,
+    pub pricing: Arc<Pricing>,
 }
 
 impl AppState {

@@ -55,6 +55,7 @@ fn auth_context() -> AuthContext {
             .zip(1..)
             .map(|(name, id)| provider(id, name))
             .collect(),
+        gateway: None,
     }
 }
 

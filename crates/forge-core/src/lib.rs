@@ -14,5 +14,6 @@ pub mod responses;
 pub mod sse;
 pub mod upstream;
 pub mod usage_record;
+pub mod usage_sniff;
 
 pub use error::{Error, Fault, TimeoutPhase};

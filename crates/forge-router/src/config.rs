@@ -38,6 +38,9 @@ pub struct Config {
     pub aliases: BTreeMap<String, String>,
     #[serde(default)]
     pub keys: Vec<GatewayKeyConfig>,
+    /// Price overrides, winning over the embedded price table.
+    #[serde(default)]
+    pub prices: Vec<forge_usage::PriceOverride>,
 }
 
 /// Server settings; an absent field keeps the command-line / environment value.
@@ -380,6 +383,11 @@ impl Config {
 
     fn validate(&self, issues: &mut Vec<ConfigIssue>) {
         self.validate_routing(issues);
+        for (i, price) in self.prices.iter().enumerate() {
+            if let Err(e) = price.validate() {
+                issues.push(issue(format!("prices[{i}]"), e.to_string()));
+            }
+        }
         let mut provider_names = BTreeSet::new();
         for (p, provider) in self.providers.iter().enumerate() {
             let at = format!("providers[{p}]");

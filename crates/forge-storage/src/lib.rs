@@ -13,6 +13,8 @@ mod redact;
 mod rows;
 mod schema;
 mod store;
+mod usage_rows;
+mod usage_sql;
 
 pub mod apikey;
 pub mod crypto;
@@ -23,3 +25,4 @@ pub mod testing;
 pub use error::StorageError;
 pub use models::*;
 pub use store::Store;
+pub use store::usage::{UsageFilter, UsageGroup, UsageTotals};

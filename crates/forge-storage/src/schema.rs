@@ -1,5 +1,8 @@
 //! The one diesel schema for both backends. Ids are BIGINT on Postgres and INTEGER (64-bit)
 //! on SQLite; keep this file in step with both migration directories.
+//!
+//! `usage_records` has no `table!` here: its 28 columns exceed diesel's 16-column limit
+//! without the `32-column-tables` feature, so `usage_sql` reaches it with SQL text instead.
 
 diesel::table! {
     users (id) {

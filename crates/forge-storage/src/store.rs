@@ -3,6 +3,7 @@
 mod forge_keys;
 mod provider_keys;
 mod responses;
+pub(crate) mod usage;
 mod users;
 
 use std::sync::Arc;

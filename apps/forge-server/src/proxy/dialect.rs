@@ -17,6 +17,15 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// As usage records name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::OpenAi => "openai",
+            Dialect::Anthropic => "anthropic",
+            Dialect::Gemini => "gemini",
+        }
+    }
+
     pub fn error_response(self, err: &Error) -> HttpResponse {
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_GATEWAY);
         let mut resp = HttpResponse::build(status);

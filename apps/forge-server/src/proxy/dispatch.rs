@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_web::body::MessageBody;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use forge_core::Error;
@@ -24,6 +25,8 @@ use crate::proxy::upstream::Upstream;
 use crate::routing::Snapshot;
 use crate::routing::outcome::StreamOutcome;
 use crate::state::AppState;
+use crate::usage::meter::{Meter, PromptEstimate};
+use forge_core::usage_record::UsageRecord;
 
 /// Session ids longer than this are ignored rather than stored.
 const MAX_SESSION_LEN: usize = 256;
@@ -40,6 +43,8 @@ pub struct Target {
     pub outcome: Option<StreamOutcome>,
     /// Set once the upstream answered 2xx: the request was accepted there.
     pub accepted: Rc<Cell<bool>>,
+    /// The attempt's usage record; `None` where nothing is billed (token counting).
+    pub meter: Option<Meter>,
 }
 
 /// What the handler knows about the request before any upstream is chosen.
@@ -52,6 +57,93 @@ pub struct Call<'a> {
     /// The client's dialect, for an error answered after routed attempts (it carries the
     /// `x-forge-*` headers too).
     pub dialect: Dialect,
+    /// What usage records call the endpoint (`chat/completions`, `messages`, ...).
+    pub endpoint: &'static str,
+    /// Counts the prompt for a model when an upstream reports no usage.
+    pub estimate: PromptEstimate,
+}
+
+/// Per-request facts every attempt's usage record shares.
+struct Billing<'a> {
+    state: &'a AppState,
+    call: &'a Call<'a>,
+    request_id: String,
+    requested: String,
+}
+
+impl Billing<'_> {
+    fn meter(
+        &self,
+        provider: &str,
+        upstream_model: &str,
+        provider_key: Option<i64>,
+        deployment: Option<&str>,
+    ) -> Meter {
+        let ctx = self.call.ctx;
+        let draft = UsageRecord {
+            id: new_id(),
+            request_id: self.request_id.clone(),
+            started_at_ms: chrono::Utc::now().timestamp_millis(),
+            user_id: ctx.gateway.is_none().then_some(ctx.user_id),
+            forge_key_id: ctx.gateway.is_none().then_some(ctx.key_id),
+            gateway_key: ctx.gateway.as_ref().map(|k| k.name.clone()),
+            provider_key_id: provider_key,
+            deployment: deployment.map(str::to_owned),
+            provider: provider.to_owned(),
+            requested_model: self.requested.clone(),
+            upstream_model: upstream_model.to_owned(),
+            endpoint: self.call.endpoint.to_owned(),
+            dialect: self.call.dialect.name().to_owned(),
+            input_tokens: 0,
+            cached_read_tokens: 0,
+            cache_write_tokens: 0,
+            output_tokens: 0,
+            reasoning_tokens: 0,
+            cost_nanos: None,
+            currency: String::new(),
+            price_source: String::new(),
+            status: 0,
+            error_class: None,
+            streamed: self.call.stream,
+            estimated: false,
+            ttft_ms: None,
+            duration_ms: 0,
+            client_disconnected: false,
+        };
+        Meter::new(
+            draft,
+            self.state.usage.clone(),
+            self.state.pricing.clone(),
+            self.call.estimate.clone(),
+        )
+    }
+}
+
+/// 32 hex characters from the OS: unique record and request ids.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No entropy is a broken machine; a time-based id keeps accounting going.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    hex::encode(bytes)
+}
+
+/// Settles a non-streamed attempt, or one that failed before its stream began.
+fn settle(meter: &Meter, result: &Result<HttpResponse, Error>) {
+    match result {
+        Ok(resp) if !meter.settled() => {
+            // A stream settles itself when its body ends; a whole answer settles here.
+            if !matches!(resp.body().size(), actix_web::body::BodySize::Stream) {
+                meter.settle(resp.status().as_u16(), None, false);
+            }
+        }
+        Ok(_) => {}
+        Err(error) => meter.settle(error.status(), Some(error), false),
+    }
 }
 
 /// Chooses upstreams for `call` and runs `attempt` on them until one answers.
@@ -100,6 +192,18 @@ where
     };
     match resolve::resolve_with(call.ctx, model, &snapshot.config.provider_priority) {
         Ok(route) => {
+            let billing = Billing {
+                state,
+                call: &call,
+                request_id: new_id(),
+                requested: model.to_owned(),
+            };
+            let meter = billing.meter(
+                &route.provider.name_lower,
+                &route.upstream_model,
+                Some(route.provider.id),
+                None,
+            );
             let target = Target {
                 upstream: Upstream::for_provider(route.provider)?,
                 provider: route.provider.name_lower.clone(),
@@ -107,10 +211,13 @@ where
                 timeouts: transport.timeouts,
                 outcome: None,
                 accepted: Rc::new(Cell::new(false)),
+                meter: Some(meter.clone()),
             };
             let provider = target.provider.clone();
             let upstream_model = target.model.clone();
-            let mut resp = attempt(target).await?;
+            let result = attempt(target).await;
+            settle(&meter, &result);
+            let mut resp = result?;
             decorate(&mut resp, &provider, &upstream_model, 1, started.elapsed());
             Ok(resp)
         }
@@ -160,6 +267,7 @@ pub fn single_target(
                     timeouts: transport.timeouts,
                     outcome: None,
                     accepted: Rc::new(Cell::new(false)),
+                    meter: None,
                 });
             }
             Err(Error::ModelNotFound { .. }) if config_allowed => {}
@@ -192,6 +300,7 @@ pub fn single_target(
         timeouts: transport.timeouts,
         outcome: None,
         accepted: Rc::new(Cell::new(false)),
+        meter: None,
     })
 }
 
@@ -260,6 +369,15 @@ where
 {
     let routing = Arc::clone(&state.routing);
     let session = session_id(call.req, &snapshot.config.routing.session_header);
+    let billing = Billing {
+        state,
+        call,
+        request_id: new_id(),
+        requested: model
+            .map(str::to_owned)
+            .or_else(|| snapshot.config.default_model.clone())
+            .unwrap_or_default(),
+    };
     let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
     let mut last: Option<Error> = None;
     let mut tried: Option<Deployment> = None;
@@ -277,7 +395,13 @@ where
                 Some(d) => (d.provider.as_str(), d.upstream_model.as_str()),
                 None => ("", ""),
             };
-            decorate(&mut resp, provider, upstream_model, plan.attempts(), started.elapsed());
+            decorate(
+                &mut resp,
+                provider,
+                upstream_model,
+                plan.attempts(),
+                started.elapsed(),
+            );
             return Ok(resp);
         };
         if !next.delay.is_zero() {
@@ -293,6 +417,12 @@ where
         let committed = Rc::new(Cell::new(false));
         let accepted = Rc::new(Cell::new(false));
         let sent_at = Instant::now();
+        let meter = billing.meter(
+            &deployment.provider,
+            &deployment.upstream_model,
+            None,
+            Some(&deployment.id),
+        );
         let target = Target {
             upstream: Upstream::for_deployment(&deployment)?,
             provider: deployment.provider.clone(),
@@ -308,9 +438,12 @@ where
                 )
             }),
             accepted: accepted.clone(),
+            meter: Some(meter.clone()),
         };
         routing.with_router(|router, _| router.started(&deployment.id, sent_at));
-        match run(attempt, target, call.stream, timeouts.total, &deployment).await {
+        let result = run(attempt, target, call.stream, timeouts.total, &deployment).await;
+        settle(&meter, &result);
+        match result {
             Ok(mut resp) => {
                 if !committed.get() {
                     let done = Instant::now();

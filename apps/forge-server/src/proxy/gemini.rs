@@ -14,12 +14,15 @@ use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Call, Target, dispatch};
 use crate::proxy::messages::estimate_tokens;
+use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
+use crate::usage::estimate::{Prompt, estimator};
+use forge_core::usage_sniff::SniffDialect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
@@ -83,18 +86,18 @@ async fn gemini_route(
         model: Some(&model),
         stream,
         dialect: Dialect::Gemini,
+        endpoint: "generateContent",
+        estimate: estimator(Prompt::Gemini, body.clone()),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::Gemini(adapter) = &target.upstream {
             let upstream_req = adapter.passthrough(&target.model, body.clone(), stream);
-            return pipeline::passthrough(
-                transport,
-                target,
-                upstream_req,
-                stream,
-                Terminal::GeminiFinish,
-            )
-            .await;
+            let how = Passthrough {
+                terminal: Terminal::GeminiFinish,
+                usage: SniffDialect::Gemini,
+                strip_usage: false,
+            };
+            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
         }
         let mut request = match &canonical {
             Some(parsed) => parsed.clone(),

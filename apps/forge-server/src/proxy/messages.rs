@@ -13,6 +13,7 @@ use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Call, Target, dispatch};
+use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
@@ -20,6 +21,8 @@ use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
 use crate::proxy::upstream::Upstream;
 use crate::proxy::with_model;
 use crate::state::AppState;
+use crate::usage::estimate::{Prompt, estimator};
+use forge_core::usage_sniff::SniffDialect;
 
 pub async fn messages(
     req: HttpRequest,
@@ -68,19 +71,19 @@ async fn messages_route(
         model: model.as_deref(),
         stream,
         dialect: Dialect::Anthropic,
+        endpoint: "messages",
+        estimate: estimator(Prompt::Anthropic, body.clone()),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::Anthropic(adapter) = &target.upstream {
             let upstream_req =
                 adapter.passthrough(with_model(&object, &target.model), beta_header(req));
-            return pipeline::passthrough(
-                transport,
-                target,
-                upstream_req,
-                stream,
-                Terminal::AnthropicStop,
-            )
-            .await;
+            let how = Passthrough {
+                terminal: Terminal::AnthropicStop,
+                usage: SniffDialect::Anthropic,
+                strip_usage: false,
+            };
+            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
         }
         let mut request = match &canonical {
             Some(parsed) => parsed.clone(),

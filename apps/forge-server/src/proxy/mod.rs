@@ -28,12 +28,15 @@ use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
+use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{parse_typed, read_body};
 use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
+use crate::usage::estimate::{Prompt, estimator};
+use forge_core::usage_sniff::SniffDialect;
 
 pub async fn chat_completions(
     req: HttpRequest,
@@ -77,6 +80,28 @@ pub fn with_model(object: &RawObject<'_>, model: &str) -> Bytes {
     Bytes::from(object.to_vec())
 }
 
+/// Whether the client set `stream_options.include_usage` itself.
+fn client_wants_usage(object: &RawObject<'_>) -> bool {
+    object
+        .get("stream_options")
+        .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+        .is_some_and(|options| options["include_usage"] == serde_json::Value::Bool(true))
+}
+
+/// Sets `stream_options.include_usage`, keeping any other stream option the client sent.
+fn ask_for_usage(object: &mut RawObject<'_>) {
+    let mut options = object
+        .get("stream_options")
+        .and_then(|raw| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok()
+        })
+        .unwrap_or_default();
+    options.insert("include_usage".into(), serde_json::Value::Bool(true));
+    if let Ok(raw) = serde_json::value::to_raw_value(&options) {
+        object.set_raw("stream_options", raw);
+    }
+}
+
 async fn openai_route(
     req: &HttpRequest,
     payload: web::Payload,
@@ -89,6 +114,26 @@ async fn openai_route(
     let object = RawObject::parse(&body)?;
     let model = object.get_str("model")?;
     let stream = object.get_bool("stream")?.unwrap_or(false);
+    // Usage is billed from the upstream's own report: a stream is asked for it even when the
+    // client did not ask, and the extra chunk is then kept from the client.
+    let (usage_dialect, prompt, inject_usage) = match endpoint {
+        Endpoint::ChatCompletions => (
+            SniffDialect::OpenAiChat,
+            Prompt::OpenAiChat,
+            stream && !client_wants_usage(&object),
+        ),
+        Endpoint::Completions => (
+            SniffDialect::OpenAiCompletions,
+            Prompt::Raw,
+            stream && !client_wants_usage(&object),
+        ),
+        _ => (SniffDialect::OpenAiEmbeddings, Prompt::Raw, false),
+    };
+    let how = Passthrough {
+        terminal: Terminal::OpenAiDone,
+        usage: usage_dialect,
+        strip_usage: inject_usage,
+    };
     // Parsed on the first attempt that needs translation, then reused by later ones.
     let mut canonical: Option<(ChatRequest, bool)> = None;
     let call = Call {
@@ -97,18 +142,18 @@ async fn openai_route(
         model: model.as_deref(),
         stream,
         dialect: Dialect::OpenAi,
+        endpoint: endpoint.path(),
+        estimate: estimator(prompt, body.clone()),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::OpenAi(adapter) = &target.upstream {
-            let upstream_req = adapter.passthrough(endpoint, with_model(&object, &target.model));
-            return pipeline::passthrough(
-                transport,
-                target,
-                upstream_req,
-                stream,
-                Terminal::OpenAiDone,
-            )
-            .await;
+            let mut object = object.clone();
+            object.set_str("model", &target.model);
+            if inject_usage {
+                ask_for_usage(&mut object);
+            }
+            let upstream_req = adapter.passthrough(endpoint, Bytes::from(object.to_vec()));
+            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
         }
         if endpoint != Endpoint::ChatCompletions {
             return Err(Error::NotFound(format!(

@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use forge_core::Error;
 use forge_core::canonical::{ChatRequest, ChatResponse};
 use forge_core::upstream::UpstreamRequest;
+use forge_core::usage_sniff::{SniffDialect, usage_from_body};
 use futures_util::StreamExt;
 
 use crate::proxy::dispatch::Target;
@@ -45,6 +46,9 @@ pub async fn send(
         .send_within(provider, req, &target.timeouts)
         .await?;
     let status = resp.status();
+    if let Some(meter) = &target.meter {
+        meter.reached();
+    }
     if status.is_success() {
         target.accepted.set(true);
         return Ok(resp);
@@ -67,23 +71,38 @@ pub async fn send(
         .parse_error(status.as_u16(), retry_after.as_deref(), &body))
 }
 
+/// How a passed-through answer ends and reports its usage.
+#[derive(Debug, Clone, Copy)]
+pub struct Passthrough {
+    pub terminal: Terminal,
+    pub usage: SniffDialect,
+    /// Forge asked for the usage chunk (OpenAI `stream_options.include_usage`) on the
+    /// client's behalf: it is dropped from the client's stream.
+    pub strip_usage: bool,
+}
+
 /// Relays the upstream's answer unchanged: streamed as it arrives, or whole.
 pub async fn passthrough(
     transport: &Transport,
     mut target: Target,
     req: UpstreamRequest,
     stream: bool,
-    terminal: Terminal,
+    how: Passthrough,
 ) -> Result<HttpResponse, Error> {
     let mut resp = send(transport, &target, req).await?;
     let provider = target.provider.as_str();
     if stream {
+        let metering = target.meter.take().map(|meter| {
+            meter.sniff(how.usage);
+            (meter, how.strip_usage)
+        });
         return relay::stream_response(
             resp,
             provider,
-            terminal,
+            how.terminal,
             target.timeouts,
             target.outcome.take(),
+            metering,
         )
         .await;
     }
@@ -96,6 +115,11 @@ pub async fn passthrough(
             provider: provider.to_owned(),
             message: "the response body was incomplete or not valid JSON".into(),
         });
+    }
+    if let Some(meter) = &target.meter
+        && let Some(usage) = usage_from_body(how.usage, &body)
+    {
+        meter.set_usage(usage);
     }
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::OK);
     let mut out = HttpResponse::build(status);
@@ -135,6 +159,7 @@ pub async fn translate_stream(
     on_finish: Option<OnFinish>,
 ) -> Result<HttpResponse, Error> {
     let outcome = target.outcome.take();
+    let meter = target.meter.take();
     let timeouts = target.timeouts;
     let provider = target.provider.clone();
     let decoder = Decoder::new(target.upstream, &provider, &request.model);
@@ -145,7 +170,7 @@ pub async fn translate_stream(
         &provider,
         timeouts,
         on_finish,
-        outcome,
+        translate::Watch { outcome, meter },
     )
     .await
 }
@@ -168,6 +193,9 @@ pub async fn read_answer(
     let mut answer = target.upstream.parse_response(&body)?;
     if answer.model.is_empty() {
         answer.model = request.model.clone();
+    }
+    if let Some(meter) = &target.meter {
+        meter.set_usage(answer.usage);
     }
     Ok(answer)
 }

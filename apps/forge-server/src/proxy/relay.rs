@@ -15,6 +15,7 @@ use crate::config::Timeouts;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::transport::UpstreamResponse;
 use crate::routing::outcome::StreamOutcome;
+use crate::usage::meter::Meter;
 
 /// Longest unfinished event held back before it is relayed anyway.
 const MAX_PENDING: usize = 1024 * 1024;
@@ -174,9 +175,22 @@ struct RelayState {
     idle: Duration,
     deadline: Option<tokio::time::Instant>,
     outcome: Option<StreamOutcome>,
+    meter: Option<Meter>,
+    /// Drop the usage-only chunk Forge asked for on the client's behalf.
+    strip_usage: bool,
+    failure: Option<Error>,
     /// Only an event stream is expected to end with `[DONE]`.
     sse: bool,
     done: bool,
+}
+
+impl Drop for RelayState {
+    fn drop(&mut self) {
+        if let Some(meter) = &self.meter {
+            // Dropped before its end: the client went away.
+            meter.settle(200, self.failure.as_ref(), !self.done);
+        }
+    }
 }
 
 /// Waits for the first body bytes, then answers 200 and relays the rest.
@@ -186,6 +200,7 @@ pub async fn stream_response(
     terminal: Terminal,
     timeouts: Timeouts,
     mut outcome: Option<StreamOutcome>,
+    metering: Option<(Meter, bool)>,
 ) -> Result<HttpResponse, Error> {
     let mut framer = EventFramer::new(terminal);
     // Keep-alive comments (OpenRouter sends `: OPENROUTER PROCESSING` while it queues) are held
@@ -239,17 +254,28 @@ pub async fn stream_response(
     if let Some(outcome) = &mut outcome {
         outcome.commit();
     }
-    let state = RelayState {
+    let (meter, strip_usage) = match metering {
+        Some((meter, strip)) => (Some(meter), strip),
+        None => (None, false),
+    };
+    if let Some(meter) = &meter {
+        meter.first_content();
+    }
+    let mut state = RelayState {
         upstream,
         framer,
-        first: Some(first),
+        first: None,
         provider: provider.to_owned(),
         idle: timeouts.idle,
         deadline: total,
         outcome,
+        meter,
+        strip_usage,
+        failure: None,
         sse,
         done: false,
     };
+    state.first = Some(state.inspect(first));
     let body = futures_util::stream::unfold(state, |mut st| async move {
         if let Some(first) = st.first.take() {
             return Some((Ok::<Bytes, actix_web::Error>(first), st));
@@ -262,7 +288,10 @@ pub async fn stream_response(
             match tokio::time::timeout(wait, st.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => {
                     if let Some(events) = st.framer.push(&chunk) {
-                        return Some((Ok(events), st));
+                        let events = st.inspect(events);
+                        if !events.is_empty() {
+                            return Some((Ok(events), st));
+                        }
                     }
                 }
                 Ok(None) => {
@@ -277,7 +306,8 @@ pub async fn stream_response(
                         };
                         return Some((Ok(st.fail(&err)), st));
                     }
-                    return st.framer.finish().map(|rest| (Ok(rest), st));
+                    let rest = st.framer.finish().map(|rest| st.inspect(rest));
+                    return rest.map(|rest| (Ok(rest), st));
                 }
                 Ok(Some(Err(e))) => {
                     st.done = true;
@@ -313,8 +343,81 @@ impl RelayState {
         if let Some(outcome) = &mut self.outcome {
             outcome.fail(err);
         }
+        self.failure = Some(err.clone());
         self.framer.error_event(err)
     }
+
+    /// Shows each event to the meter (usage, delivered text); drops the usage-only chunk
+    /// when the client did not ask for it. Bytes are untouched otherwise.
+    fn inspect(&mut self, events: Bytes) -> Bytes {
+        let Some(meter) = &self.meter else {
+            return events;
+        };
+        let mut kept: Option<BytesMut> = None;
+        let mut start = 0;
+        for end in event_ends(&events) {
+            let event = &events[start..end];
+            let usage_only = data_of(event).is_some_and(|data| meter.observe(&data));
+            if usage_only && self.strip_usage {
+                kept.get_or_insert_with(|| BytesMut::from(&events[..start]));
+            } else if let Some(kept) = &mut kept {
+                kept.extend_from_slice(event);
+            }
+            start = end;
+        }
+        match kept {
+            Some(mut kept) => {
+                kept.extend_from_slice(&events[start..]);
+                kept.freeze()
+            }
+            None => events,
+        }
+    }
+}
+
+/// End offsets of the complete events in `bytes` (each just after its blank line).
+fn event_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let terminator = match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
+            b'\n' | b'\r' => 1,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let after = i + terminator;
+        // A blank line: this terminator directly follows another one.
+        let blank = i > 0
+            && matches!(bytes[i - 1], b'\n' | b'\r')
+            && !(bytes[i] == b'\n' && bytes[i - 1] == b'\r');
+        if blank {
+            ends.push(after);
+        }
+        i = after;
+    }
+    ends
+}
+
+/// The `data:` payload of one event (lines joined with `\n`), if it has any.
+fn data_of(event: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(event).ok()?;
+    let mut data: Option<String> = None;
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("data:") {
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match &mut data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => data = Some(value.to_owned()),
+            }
+        }
+    }
+    data
 }
 
 /// The first event must arrive within the first-byte timeout and the total deadline.
@@ -413,6 +516,17 @@ mod tests {
             g.done_seen(),
             "a final event without its blank line still counts"
         );
+    }
+
+    #[test]
+    fn events_are_found_at_blank_lines() {
+        let bytes = b"data: 1\n\ndata: 2\r\n\r\n: c\n\ndata: [DONE]\n\n";
+        let ends = event_ends(bytes);
+        assert_eq!(ends.len(), 4);
+        assert_eq!(&bytes[..ends[0]], b"data: 1\n\n");
+        assert_eq!(&bytes[ends[0]..ends[1]], b"data: 2\r\n\r\n");
+        assert_eq!(data_of(&bytes[ends[1]..ends[2]]), None);
+        assert_eq!(data_of(b"data: a\ndata:b\n\n").as_deref(), Some("a\nb"));
     }
 
     #[test]

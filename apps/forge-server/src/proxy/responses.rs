@@ -20,6 +20,7 @@ use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
+use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::relay::Terminal;
 use crate::proxy::translate::{Encoder, OnFinish, Render};
@@ -27,6 +28,8 @@ use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::proxy::with_model;
 use crate::state::AppState;
+use crate::usage::estimate::{Prompt, estimator};
+use forge_core::usage_sniff::SniffDialect;
 
 pub async fn create(
     req: HttpRequest,
@@ -56,19 +59,19 @@ async fn route(
         model: model.as_deref(),
         stream,
         dialect: Dialect::OpenAi,
+        endpoint: "responses",
+        estimate: estimator(Prompt::Responses, body.clone()),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::OpenAi(adapter) = &target.upstream {
             let upstream_req =
                 adapter.passthrough(Endpoint::Responses, with_model(&object, &target.model));
-            return pipeline::passthrough(
-                transport,
-                target,
-                upstream_req,
-                stream,
-                Terminal::ResponsesDone,
-            )
-            .await;
+            let how = Passthrough {
+                terminal: Terminal::ResponsesDone,
+                usage: SniffDialect::OpenAiResponses,
+                strip_usage: false,
+            };
+            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
         }
         let (wire, mut canonical) = match &prepared {
             Some(ready) => ready.clone(),

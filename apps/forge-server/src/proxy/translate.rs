@@ -25,6 +25,7 @@ use crate::proxy::relay;
 use crate::proxy::transport::UpstreamResponse;
 use crate::proxy::upstream::Upstream;
 use crate::routing::outcome::StreamOutcome;
+use crate::usage::meter::Meter;
 
 /// Turns an upstream's SSE bytes into canonical events.
 pub struct Decoder {
@@ -291,7 +292,7 @@ impl Encoder {
     }
 }
 
-fn merge_usage(into: &mut Usage, from: &Usage) {
+pub fn merge_usage(into: &mut Usage, from: &Usage) {
     into.input_tokens = into.input_tokens.max(from.input_tokens);
     into.output_tokens = into.output_tokens.max(from.output_tokens);
     into.cached_input_tokens = into.cached_input_tokens.max(from.cached_input_tokens);
@@ -341,7 +342,17 @@ struct TranslateState {
     idle: Duration,
     deadline: Option<tokio::time::Instant>,
     outcome: Option<StreamOutcome>,
+    meter: Option<Meter>,
+    failure: Option<Error>,
     done: bool,
+}
+
+impl Drop for TranslateState {
+    fn drop(&mut self) {
+        if let Some(meter) = &self.meter {
+            meter.settle(200, self.failure.as_ref(), !self.done);
+        }
+    }
 }
 
 impl TranslateState {
@@ -350,7 +361,30 @@ impl TranslateState {
         if let Some(outcome) = &mut self.outcome {
             outcome.fail(err);
         }
+        self.failure = Some(err.clone());
         self.encoder.error(err, out);
+    }
+}
+
+/// Who hears how a stream went: the router (health) and the usage meter.
+#[derive(Default)]
+pub struct Watch {
+    pub outcome: Option<StreamOutcome>,
+    pub meter: Option<Meter>,
+}
+
+/// Tells the meter what a batch of canonical events carried.
+fn meter_events(meter: Option<&Meter>, events: &[StreamEvent]) {
+    let Some(meter) = meter else { return };
+    for event in events {
+        match event {
+            StreamEvent::Usage(usage) => meter.merge_usage(usage),
+            StreamEvent::TextDelta { text } | StreamEvent::ReasoningDelta { text, .. } => {
+                meter.add_output_text(text)
+            }
+            StreamEvent::ToolCallArgumentsDelta { fragment, .. } => meter.add_output_text(fragment),
+            _ => {}
+        }
     }
 }
 
@@ -363,8 +397,9 @@ pub async fn stream(
     provider: &str,
     timeouts: Timeouts,
     on_finish: Option<OnFinish>,
-    mut outcome: Option<StreamOutcome>,
+    watch: Watch,
 ) -> Result<HttpResponse, Error> {
+    let Watch { mut outcome, meter } = watch;
     let unreachable = |message: String| Error::UpstreamUnreachable {
         provider: provider.to_owned(),
         message,
@@ -417,6 +452,10 @@ pub async fn stream(
     for event in &first_events {
         encoder.push(event, &mut first);
     }
+    if let Some(meter) = &meter {
+        meter.first_content();
+    }
+    meter_events(meter.as_ref(), &first_events);
     if let Some(outcome) = &mut outcome {
         outcome.commit();
     }
@@ -430,6 +469,8 @@ pub async fn stream(
         idle: timeouts.idle,
         deadline: total,
         outcome,
+        meter,
+        failure: None,
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
@@ -450,6 +491,7 @@ pub async fn stream(
             match tokio::time::timeout(wait, st.upstream.next()).await {
                 Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {
                     Ok(events) => {
+                        meter_events(st.meter.as_ref(), &events);
                         events.iter().for_each(|e| st.encoder.push(e, &mut out));
                         if let Some(err) = st.decoder.take_error() {
                             st.done = true;
@@ -465,6 +507,7 @@ pub async fn stream(
                     st.done = true;
                     match st.decoder.finish() {
                         Ok(events) => {
+                            meter_events(st.meter.as_ref(), &events);
                             events.iter().for_each(|e| st.encoder.push(e, &mut out));
                             if let Some(err) = st.decoder.take_error() {
                                 st.fail(&err, &mut out);

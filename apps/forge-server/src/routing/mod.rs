@@ -16,6 +16,8 @@ use forge_router::{Config, Router, RoutingTable};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use crate::usage::pricing::Pricing;
+
 /// One loaded configuration.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -46,15 +48,18 @@ struct Learnt {
 pub struct Routing {
     current: RwLock<Arc<Snapshot>>,
     learnt: Mutex<Learnt>,
+    /// Prices follow the file's `[[prices]]`.
+    pub pricing: Arc<Pricing>,
 }
 
 impl Routing {
-    pub fn new(config: Config, source: Option<PathBuf>) -> Routing {
+    pub fn new(config: Config, source: Option<PathBuf>) -> Result<Routing, String> {
+        let pricing = Arc::new(Pricing::new(&config.prices)?);
         let loaded_at = source.as_ref().map(|_| Utc::now());
         let seed = config.routing.seed.unwrap_or_else(os_seed);
         let table = Arc::new(RoutingTable::from_config(&config));
         let router = Router::new(table.clone(), &config.routing);
-        Routing {
+        Ok(Routing {
             current: RwLock::new(Arc::new(Snapshot {
                 config,
                 table,
@@ -65,7 +70,8 @@ impl Routing {
                 router,
                 rng: SmallRng::seed_from_u64(seed),
             }),
-        }
+            pricing,
+        })
     }
 
     /// The configuration in force now; cheap (one reference count).
@@ -79,6 +85,9 @@ impl Routing {
     /// Swaps in a validated configuration. Requests already planned finish on the table they
     /// started with; health of deployments that keep their id is kept.
     pub fn apply(&self, config: Config) {
+        if let Err(e) = self.pricing.reload(&config.prices) {
+            tracing::error!(error = %e, "price overrides rejected; the previous prices stay");
+        }
         let table = Arc::new(RoutingTable::from_config(&config));
         let source = self.snapshot().source.clone();
         self.with_router(|router, _| router.reload(table.clone(), &config.routing));

@@ -86,15 +86,26 @@ impl TestServer {
 
     /// Starts with a forge.toml holding `text` (SQLite; routing touches no database).
     pub async fn start_with_config(text: &str) -> TestServer {
+        Self::start_with_config_on(Backend::Sqlite, text).await
+    }
+
+    /// Starts with a forge.toml holding `text`, on the given database.
+    pub async fn start_with_config_on(backend: Backend, text: &str) -> TestServer {
         forge_server::install_crypto_provider();
         let data_dir = scratch_dir();
         let config = data_dir.join("forge.toml");
         std::fs::write(&config, text).unwrap();
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", data_dir.join("forge.db").display()),
+            Backend::Postgres => forge_storage::testing::scratch_postgres(PG_ADMIN_URL)
+                .await
+                .unwrap(),
+        };
         let mut server = TestServer {
             base: String::new(),
-            database_url: format!("sqlite://{}", data_dir.join("forge.db").display()),
+            database_url,
             data_dir,
-            backend: Backend::Sqlite,
+            backend,
             handle: None,
             thread: None,
             tweak: |_| {},

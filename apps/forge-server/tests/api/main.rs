@@ -11,3 +11,4 @@ mod matrix;
 mod proxy;
 mod responses_api;
 mod routing;
+mod usage;

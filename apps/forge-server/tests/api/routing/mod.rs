@@ -3,7 +3,7 @@
 
 mod admin;
 mod balance;
-mod common;
+pub mod common;
 mod failover;
 mod from_file;
 mod reload;

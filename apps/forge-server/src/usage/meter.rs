@@ -1,0 +1,193 @@
+//! One attempt's usage, from the moment its upstream answered until it is settled. Shared
+//! (single-threaded `Rc`) between the dispatcher, which settles failed and non-streamed
+//! attempts, and a streamed body, which settles when it is dropped: after its last event, or
+//! when the client went away mid-stream. Whatever happens, a record is settled at most once.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use forge_core::Error;
+use forge_core::canonical::Usage;
+use forge_core::usage_record::UsageRecord;
+use forge_core::usage_sniff::{SniffDialect, StreamSniffer};
+
+use crate::usage::UsageSink;
+use crate::usage::pricing::Pricing;
+
+/// Counts a request's prompt when the upstream reported nothing (rarely needed).
+pub type PromptEstimate = Rc<dyn Fn(&str) -> u64>;
+
+#[derive(Clone)]
+pub struct Meter(Rc<RefCell<State>>);
+
+struct State {
+    draft: UsageRecord,
+    sink: Arc<UsageSink>,
+    pricing: Arc<Pricing>,
+    estimate: PromptEstimate,
+    started: Instant,
+    /// The upstream answered (any status): only then is a record owed.
+    reached: bool,
+    ttft: Option<Duration>,
+    usage: Option<Usage>,
+    sniffer: Option<StreamSniffer>,
+    /// Output text seen by a translated stream (fallback counting only).
+    output: String,
+    settled: bool,
+}
+
+impl Meter {
+    pub fn new(
+        draft: UsageRecord,
+        sink: Arc<UsageSink>,
+        pricing: Arc<Pricing>,
+        estimate: PromptEstimate,
+    ) -> Meter {
+        Meter(Rc::new(RefCell::new(State {
+            draft,
+            sink,
+            pricing,
+            estimate,
+            started: Instant::now(),
+            reached: false,
+            ttft: None,
+            usage: None,
+            sniffer: None,
+            output: String::new(),
+            settled: false,
+        })))
+    }
+
+    /// The upstream sent its response head.
+    pub fn reached(&self) {
+        self.0.borrow_mut().reached = true;
+    }
+
+    /// The first content went to the client.
+    pub fn first_content(&self) {
+        let mut state = self.0.borrow_mut();
+        if state.ttft.is_none() {
+            state.ttft = Some(state.started.elapsed());
+        }
+    }
+
+    pub fn set_usage(&self, usage: Usage) {
+        self.0.borrow_mut().usage = Some(usage);
+    }
+
+    /// Merges a partial report (providers send input first, output last).
+    pub fn merge_usage(&self, usage: &Usage) {
+        let mut state = self.0.borrow_mut();
+        let into = state.usage.get_or_insert_with(Usage::default);
+        crate::proxy::translate::merge_usage(into, usage);
+    }
+
+    pub fn add_output_text(&self, text: &str) {
+        let mut state = self.0.borrow_mut();
+        if state.output.len() < 1024 * 1024 {
+            state.output.push_str(text);
+        }
+    }
+
+    /// Starts sniffing a passed-through stream in `dialect`.
+    pub fn sniff(&self, dialect: SniffDialect) {
+        self.0.borrow_mut().sniffer = Some(StreamSniffer::new(dialect));
+    }
+
+    /// Looks at one event's `data:` payload; true when it is the usage-only chunk the
+    /// client did not ask for.
+    pub fn observe(&self, data: &str) -> bool {
+        let mut state = self.0.borrow_mut();
+        match &mut state.sniffer {
+            Some(sniffer) => sniffer.observe(data).usage_only,
+            None => false,
+        }
+    }
+
+    /// Settles a finished attempt: `status` as the client saw it, `error` if it failed.
+    pub fn settle(&self, status: u16, error: Option<&Error>, disconnected: bool) {
+        let record = {
+            let mut state = self.0.borrow_mut();
+            if state.settled || !state.reached {
+                state.settled = true;
+                return;
+            }
+            state.settled = true;
+            build(&mut state, status, error, disconnected)
+        };
+        let state = self.0.borrow();
+        state.sink.record(record);
+    }
+
+    pub fn settled(&self) -> bool {
+        self.0.borrow().settled
+    }
+}
+
+fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bool) -> UsageRecord {
+    let mut record = state.draft.clone();
+    let sniffed = state.sniffer.as_ref().and_then(StreamSniffer::usage);
+    let reported = state.usage.or(sniffed);
+    let produced_output = state.ttft.is_some()
+        || state
+            .sniffer
+            .as_ref()
+            .is_some_and(StreamSniffer::saw_content)
+        || !state.output.is_empty();
+    let usage = match reported {
+        Some(usage) if usage.total_tokens() > 0 || !produced_output => usage,
+        // No report (the stream broke, or the client left): count what was sent and received.
+        _ if produced_output || error.is_none() => {
+            record.estimated = true;
+            let model = record.upstream_model.clone();
+            let text = match &state.sniffer {
+                Some(sniffer) => sniffer.output_text().to_owned(),
+                None => state.output.clone(),
+            };
+            Usage {
+                input_tokens: (state.estimate)(&model),
+                output_tokens: crate::usage::pricing::count_output(&model, &text),
+                ..Usage::default()
+            }
+        }
+        _ => Usage::default(),
+    };
+    record.input_tokens = to_i64(usage.input_tokens);
+    record.cached_read_tokens = to_i64(usage.cached_input_tokens);
+    record.cache_write_tokens = to_i64(usage.cache_write_tokens);
+    record.output_tokens = to_i64(usage.output_tokens);
+    record.reasoning_tokens = to_i64(usage.reasoning_tokens);
+    let priced = state
+        .pricing
+        .price(&record.provider, &record.upstream_model, &usage);
+    record.cost_nanos = priced.cost_nanos;
+    record.currency = priced.currency;
+    record.price_source = priced.source;
+    record.status = status;
+    record.error_class = error
+        .map(error_class)
+        .or_else(|| disconnected.then(|| "client_disconnected".to_owned()));
+    record.ttft_ms = state.ttft.map(|d| to_i64(d.as_millis() as u64));
+    record.duration_ms = to_i64(state.started.elapsed().as_millis() as u64);
+    record.client_disconnected = disconnected;
+    record
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The short class stored with a failed attempt.
+pub fn error_class(error: &Error) -> String {
+    match error {
+        Error::Upstream { status: 429, .. } => "rate_limited",
+        Error::Upstream { status, .. } if *status >= 500 => "upstream_5xx",
+        Error::Upstream { .. } => "upstream_4xx",
+        Error::UpstreamTimeout { .. } => "timeout",
+        Error::UpstreamUnreachable { .. } => "stream_broken",
+        _ => "client_error",
+    }
+    .to_owned()
+}

@@ -1,0 +1,6 @@
+//! Usage accounting end to end: records settled once per attempt, totals equal to what the
+//! upstreams reported, nothing lost on shutdown or while the database is down.
+
+mod accounting;
+mod common;
+mod durability;

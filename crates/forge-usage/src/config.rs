@@ -1,0 +1,101 @@
+//! Prices an operator writes in forge.toml: `[[prices]]` overrides of the table, and a
+//! price on a single deployment. Both are in the table's units (currency per 1M tokens).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{PriceError, check_currency};
+use crate::price::{Price, Rates};
+use crate::rate::Rate;
+
+/// A price without a model, e.g. a deployment's `price = { input = 1.0, output = 2.0 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSpec {
+    pub input: Rate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<Rate>,
+    /// Required even when it is zero (embeddings), so no price is free by omission.
+    pub output: Rate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<Rate>,
+    /// Defaults to the table's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+impl PriceSpec {
+    pub fn validate(&self) -> Result<(), PriceError> {
+        self.currency.as_deref().map_or(Ok(()), check_currency)
+    }
+
+    pub fn to_price(&self, default_currency: &str) -> Price {
+        Price {
+            currency: self
+                .currency
+                .clone()
+                .unwrap_or_else(|| default_currency.to_owned()),
+            rates: Rates {
+                input: self.input,
+                cached_input: self.cached_input,
+                cache_write: self.cache_write,
+                output: self.output,
+                reasoning: self.reasoning,
+            },
+            long_context: None,
+        }
+    }
+}
+
+/// One `[[prices]]` entry: it wins over the table for `model` (and its dated or prefixed
+/// spellings), for every provider or only the one named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceOverride {
+    /// A provider name (`my-azure`), or a table family (`openai`) for all its providers;
+    /// `None` for any provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    pub model: String,
+    pub input: Rate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<Rate>,
+    pub output: Rate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<Rate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+impl PriceOverride {
+    pub fn spec(&self) -> PriceSpec {
+        PriceSpec {
+            input: self.input,
+            cached_input: self.cached_input,
+            cache_write: self.cache_write,
+            output: self.output,
+            reasoning: self.reasoning,
+            currency: self.currency.clone(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), PriceError> {
+        if self.model.trim().is_empty() {
+            return Err(PriceError::Invalid("an override has an empty model".into()));
+        }
+        if self
+            .provider
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            return Err(PriceError::Invalid(format!(
+                "the override for {:?} has an empty provider",
+                self.model
+            )));
+        }
+        self.spec().validate()
+    }
+}
