@@ -4,7 +4,8 @@
 #   2. all Rust tests with cargo-nextest (unit, integration against real HTTP fake upstreams,
 #      storage and server suites on SQLite and on the local PostgreSQL),
 #   3. end-to-end tests in Python with the official `openai` SDK and the real forge-cli binary.
-# Needs PostgreSQL at $FORGE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test).
+# Needs PostgreSQL at $FORGE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) and
+# Redis at 127.0.0.1:6379 (the multi-instance limit tests); both are started if installed and down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +28,22 @@ ensure_postgres() {
   fi
 }
 
+ensure_redis() {
+  if command -v redis-cli >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "starting Redis"
+    if command -v redis-server >/dev/null 2>&1; then
+      redis-server --daemonize yes --save '' --appendonly no >/dev/null || true
+    fi
+    for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+}
+
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 ensure_cargo_tool cargo-nextest cargo-nextest
 ensure_cargo_tool cargo-deny cargo-deny
 ensure_postgres
+ensure_redis
 
 log "cargo deny check bans licenses sources"
 cargo deny --log-level error check bans licenses sources

@@ -20,7 +20,8 @@ use crate::commands::chat::TestArgs;
 use crate::commands::forge_keys::KeysCommand;
 use crate::commands::provider_keys::{AddKeyArgs, ProviderArg, UpdateKeyArgs};
 use crate::commands::routing::{DeploymentsCommand, RoutesCommand, SessionsCommand};
-use crate::commands::{Ctx, auth, chat, forge_keys, provider_keys, routing};
+use crate::commands::usage::UsageArgs;
+use crate::commands::{Ctx, auth, chat, forge_keys, provider_keys, routing, usage};
 use crate::config::ConfigStore;
 use crate::error::CliError;
 use crate::prompt::Prompter;
@@ -69,6 +70,8 @@ enum Command {
     Models,
     /// Send one chat message through Forge and print the answer.
     Test(TestArgs),
+    /// Show requests, tokens and cost from the server's usage records (admins: everyone's).
+    Usage(UsageArgs),
     /// Inspect model routing (admin).
     #[command(subcommand)]
     Routes(RoutesCommand),
@@ -123,6 +126,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::DeleteKey(args) => provider_keys::delete(&mut ctx, args).await,
         Command::Models => chat::models(&mut ctx).await,
         Command::Test(args) => chat::test(&mut ctx, args).await,
+        Command::Usage(args) => usage::run(&mut ctx, args).await,
         Command::Routes(command) => routing::run_routes(&mut ctx, command).await,
         Command::Deployments(command) => routing::run_deployments(&mut ctx, command).await,
         Command::Sessions(command) => routing::run_sessions(&mut ctx, command).await,

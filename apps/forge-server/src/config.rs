@@ -91,6 +91,10 @@ pub struct Settings {
     /// Stored Responses API turns (for `previous_response_id`) are deleted after this many days.
     #[arg(long, env = "FORGE_RESPONSES_RETENTION_DAYS", default_value_t = 30)]
     pub responses_retention_days: u32,
+    /// Redis, shared by the instances behind one load balancer: limits, concurrency and budget
+    /// counters, and cache invalidation. Without it each instance counts on its own.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
     /// Largest size of the local usage journal (records held while the database is down).
     #[arg(long, env = "FORGE_USAGE_JOURNAL_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
     pub usage_journal_max_bytes: u64,
@@ -118,6 +122,7 @@ impl Settings {
             models_cache_secs: 300,
             responses_retention_days: 30,
             usage_journal_max_bytes: 256 * 1024 * 1024,
+            redis_url: None,
             workers: None,
         }
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract_errors;
+pub mod limits;
 pub mod proxy;
 pub mod routes;
 pub mod routing;
@@ -101,9 +102,24 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         usage::journal::Journal::new(&settings.data_dir, settings.usage_journal_max_bytes),
     );
     let pricing = routing.pricing.clone();
+    let redis = match settings
+        .redis_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => Some(limits::shared::connect(url).map_err(StartError::Config)?),
+        None => None,
+    };
+    let prefix = routing.snapshot().config.limits.redis_prefix.clone();
+    let invalidation = auth::invalidation::Invalidation::new(redis.clone(), &prefix);
+    let limits = Arc::new(limits::Limits::new(
+        redis.map(|conn| limits::shared::SharedLimiter::new(conn, &prefix)),
+    ));
     let state = web::Data::new(AppState {
         usage: Arc::new(usage_sink),
         pricing,
+        limits,
+        invalidation,
         store,
         secret_box: SecretBox::new(*secrets.encryption_key),
         jwt: JwtKeys::new(&secrets.jwt_secret, settings.jwt_lifetime_minutes),
@@ -209,6 +225,13 @@ impl Forge {
                 self.state.settings.allow_private_upstreams,
             ),
         ));
+        let listener = self
+            .state
+            .settings
+            .redis_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .map(|url| actix_rt::spawn(auth::invalidation::listen(self.state.clone(), url)));
         let (stop_usage, usage_stopped) = tokio::sync::oneshot::channel();
         let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
         let result = self.server.await;
@@ -222,6 +245,9 @@ impl Forge {
             watcher.abort();
         }
         checks.abort();
+        if let Some(listener) = listener {
+            listener.abort();
+        }
         self.state.last_used.flush(&self.state.store).await;
         result
     }

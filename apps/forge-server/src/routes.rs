@@ -48,6 +48,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(get().to(users::me))
                 .route(put().to(users::update_me)),
         )
+        // statistics (usage records; Forge v1 §2.8 shapes, and Forge's own /v1/usage)
+        .service(resource("/v1/stats").route(get().to(crate::admin::stats::legacy::user_stats)))
+        .service(
+            resource("/v1/stats/admin").route(get().to(crate::admin::stats::legacy::admin_stats)),
+        )
+        .service(
+            resource("/v1/statistic/usage/realtime")
+                .route(get().to(crate::admin::stats::realtime::realtime)),
+        )
+        .service(
+            resource("/v1/statistic/usage/summary")
+                .route(get().to(crate::admin::stats::summary::summary)),
+        )
+        .service(
+            resource("/v1/statistic/forge-keys/usage")
+                .route(get().to(crate::admin::stats::summary::forge_keys)),
+        )
+        .service(resource("/v1/usage").route(get().to(crate::admin::stats::usage::usage)))
         // Forge API keys
         .service(
             resource("/v1/api-keys")

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use forge_storage::Store;
 use forge_storage::crypto::SecretBox;
 
+use crate::auth::invalidation::Invalidation;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
+use crate::limits::Limits;
 use crate::proxy::models::ModelsCache;
 use crate::routing::Routing;
 use crate::usage::UsageSink;
@@ -27,11 +29,19 @@ pub struct AppState {
     /// Where settled usage records go (batched off the request path).
     pub usage: Arc<UsageSink>,
     pub pricing: Arc<Pricing>,
+    pub limits: Arc<Limits>,
+    pub invalidation: Invalidation,
 }
 
 impl AppState {
-    /// Drop every cached view of a user's keys after a change made through the admin API.
+    /// Drop every cached view of a user's keys after a change made through the admin API,
+    /// here and (through Redis) on every other instance.
     pub fn invalidate_user(&self, user_id: i64) {
+        self.invalidate_user_locally(user_id);
+        self.invalidation.publish(user_id);
+    }
+
+    pub fn invalidate_user_locally(&self, user_id: i64) {
         self.keys.invalidate_user(user_id);
         self.models.invalidate_user(user_id);
     }

@@ -69,6 +69,17 @@ pub enum Error {
         provider: String,
         phase: TimeoutPhase,
     },
+    /// Forge's own refusal: over a rate limit or budget (429), or the limiter unavailable
+    /// (503). Never retried against another deployment: the caller is at its limit.
+    #[error("{message}")]
+    Limited {
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+        /// OpenAI's `error.type` (`requests`, `tokens`, `insufficient_quota`).
+        error_type: String,
+        code: String,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -93,6 +104,7 @@ impl Error {
             Error::Upstream { status, .. } if (400..=599).contains(status) => *status,
             Error::Upstream { .. } | Error::UpstreamUnreachable { .. } => 502,
             Error::UpstreamTimeout { .. } => 504,
+            Error::Limited { status, .. } => *status,
             Error::Internal(_) => 500,
         }
     }
@@ -104,7 +116,8 @@ impl Error {
             | Error::PermissionDenied(_)
             | Error::NotFound(_)
             | Error::ModelNotFound { .. }
-            | Error::PayloadTooLarge { .. } => Fault::Client,
+            | Error::PayloadTooLarge { .. }
+            | Error::Limited { .. } => Fault::Client,
             Error::Upstream { .. }
             | Error::UpstreamUnreachable { .. }
             | Error::UpstreamTimeout { .. } => Fault::Upstream,
@@ -135,6 +148,8 @@ impl Error {
             Error::Upstream { status: 429, .. } => "rate_limit_error",
             Error::Upstream { .. } | Error::UpstreamUnreachable { .. } => "upstream_error",
             Error::UpstreamTimeout { .. } => "timeout_error",
+            Error::Limited { status: 503, .. } => "server_error",
+            Error::Limited { .. } => "rate_limit_error",
             Error::Internal(_) => "server_error",
         }
     }
@@ -152,6 +167,7 @@ impl Error {
             Error::Upstream { .. } => Some("provider_error"),
             Error::UpstreamUnreachable { .. } => Some("provider_unreachable"),
             Error::UpstreamTimeout { .. } => Some("provider_timeout"),
+            Error::Limited { .. } => Some("rate_limit_exceeded"),
             Error::Internal(_) => Some("internal_error"),
         }
     }
@@ -171,13 +187,19 @@ impl Error {
             // Keep the upstream's own code: clients may branch on it.
             Error::Upstream {
                 code: Some(code), ..
-            } => Some(code.clone()),
+            }
+            | Error::Limited { code, .. } => Some(code.clone()),
             _ => self.code().map(str::to_owned),
+        };
+        let r#type = match self {
+            // OpenAI's own 429s say which limit: `requests`, `tokens`, `insufficient_quota`.
+            Error::Limited { error_type, .. } => error_type.clone(),
+            _ => self.openai_type().to_owned(),
         };
         ErrorBody {
             error: ErrorObject {
                 message: self.to_string(),
-                r#type: self.openai_type().to_owned(),
+                r#type,
                 param: self.param().map(str::to_owned),
                 code,
                 extra: serde_json::Map::new(),

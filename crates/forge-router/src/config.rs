@@ -41,6 +41,8 @@ pub struct Config {
     /// Price overrides, winning over the embedded price table.
     #[serde(default)]
     pub prices: Vec<forge_usage::PriceOverride>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
 }
 
 /// Server settings; an absent field keeps the command-line / environment value.
@@ -243,6 +245,9 @@ pub struct ModelConfig {
     /// The largest share of this model's deployments ever ejected at once.
     #[serde(default = "default_max_ejected_share")]
     pub max_ejected_share: f64,
+    /// Limits over all traffic to this logical model.
+    #[serde(default)]
+    pub limits: Option<LimitSet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -295,6 +300,98 @@ pub struct GatewayKeyConfig {
     /// Lowercase hex SHA-256 of the key, filled by [`Config::parse`].
     #[serde(skip)]
     pub digest: String,
+    /// Rates, concurrency and budgets of this key.
+    #[serde(default)]
+    pub limits: Option<LimitSet>,
+}
+
+/// Limits and budgets for one scope (a key, a user, a logical model).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSet {
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub concurrency: Option<u64>,
+    #[serde(default)]
+    pub budgets: Vec<BudgetConfig>,
+}
+
+impl LimitSet {
+    pub fn rates(&self) -> forge_limits::LimitSpec {
+        forge_limits::LimitSpec {
+            rpm: self.rpm,
+            tpm: self.tpm,
+            concurrency: self.concurrency,
+        }
+    }
+
+    pub fn budgets(&self) -> Vec<forge_limits::BudgetSpec> {
+        self.budgets.iter().map(BudgetConfig::spec).collect()
+    }
+}
+
+/// A spend or token ceiling; `max_cost` in currency units (`"5.00"`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub period: forge_limits::Period,
+    pub max_cost: Option<forge_usage::Rate>,
+    pub max_tokens: Option<i64>,
+}
+
+impl BudgetConfig {
+    pub fn spec(&self) -> forge_limits::BudgetSpec {
+        forge_limits::BudgetSpec {
+            period: self.period,
+            // A rate is nanos per million tokens: the same number as nanos per unit.
+            max_cost_nanos: self
+                .max_cost
+                .map(|r| i64::try_from(r.nanos_per_million()).unwrap_or(i64::MAX)),
+            max_tokens: self.max_tokens,
+        }
+    }
+}
+
+/// What an instance does when Redis (the shared limiter) is unreachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnRedisFailure {
+    /// Refuse with 503: nothing is admitted that the shared counters did not see.
+    FailClosed,
+    /// Count in this process, with each limit divided by `expected_instances`.
+    Local,
+}
+
+/// `[limits]`: defaults for registered users' keys, and the shared limiter's failure modes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Applied to every registered user's Forge key.
+    pub forge_keys: Option<LimitSet>,
+    /// Applied to every registered user (all their keys together).
+    pub users: Option<LimitSet>,
+    /// Hold `max_tokens` against token budgets at admission, so no answer can overshoot.
+    pub reserve_max_tokens: bool,
+    pub rates_on_redis_failure: OnRedisFailure,
+    pub budgets_on_redis_failure: OnRedisFailure,
+    /// Instances sharing the limits, for the `local` fallback.
+    pub expected_instances: u32,
+    /// Prefix of every Redis key (instances sharing limits must agree on it).
+    pub redis_prefix: String,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            forge_keys: None,
+            users: None,
+            reserve_max_tokens: true,
+            rates_on_redis_failure: OnRedisFailure::Local,
+            budgets_on_redis_failure: OnRedisFailure::FailClosed,
+            expected_instances: 1,
+            redis_prefix: "forge:rl".into(),
+        }
+    }
 }
 
 fn one() -> u32 {

@@ -122,6 +122,7 @@ pub struct Plan {
     stopped: bool,
     /// The last attempt's deployment accepted the request (answered 2xx): never resend there.
     accepted: bool,
+    primary: String,
 }
 
 /// Supplies a fallback model's retry policy and ordered candidates when the plan reaches it.
@@ -150,7 +151,13 @@ impl Plan {
             fallbacks: fallbacks.into(),
             stopped: false,
             accepted: false,
+            primary: route.name.clone(),
         }
+    }
+
+    /// The logical model the plan started from.
+    pub fn route_name(&self) -> &str {
+        &self.primary
     }
 
     /// Attempts handed out so far.

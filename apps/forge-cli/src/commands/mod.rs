@@ -6,6 +6,7 @@ pub mod chat;
 pub mod forge_keys;
 pub mod provider_keys;
 pub mod routing;
+pub mod usage;
 
 use awc::http::Method;
 use serde_json::Value;

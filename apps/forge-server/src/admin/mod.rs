@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod provider_keys;
 pub mod routing;
+pub mod stats;
 pub mod users;
 pub mod views;
 

@@ -153,6 +153,15 @@ impl KeyCache {
     }
 
     /// Forget everything cached for a user: call after any change to their keys or account.
+    /// Forgets every entry (after missed invalidations).
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     pub fn invalidate_user(&self, user_id: i64) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries

@@ -32,6 +32,10 @@ impl Dialect {
         if let Error::Upstream {
             retry_after: Some(secs),
             ..
+        }
+        | Error::Limited {
+            retry_after: Some(secs),
+            ..
         } = err
         {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));

@@ -18,6 +18,8 @@ use forge_router::table::Deployment;
 
 use crate::auth::key_cache::AuthContext;
 use crate::config::Timeouts;
+use crate::limits::charge::Charge;
+use crate::limits::{Refused, refusal_error, scopes};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::resolve::{self, MAX_MODEL_LEN};
 use crate::proxy::transport::Transport;
@@ -27,6 +29,8 @@ use crate::routing::outcome::StreamOutcome;
 use crate::state::AppState;
 use crate::usage::meter::{Meter, PromptEstimate};
 use forge_core::usage_record::UsageRecord;
+use forge_limits::Reservation;
+use forge_limits::headers::rejection_headers;
 
 /// Session ids longer than this are ignored rather than stored.
 const MAX_SESSION_LEN: usize = 256;
@@ -61,6 +65,89 @@ pub struct Call<'a> {
     pub endpoint: &'static str,
     /// Counts the prompt for a model when an upstream reports no usage.
     pub estimate: PromptEstimate,
+    /// Input tokens reserved against limits at admission (a cheap estimate from the size).
+    pub reserve_tokens: u64,
+    /// The request's own cap on output tokens, held against token budgets.
+    pub max_tokens: Option<u64>,
+}
+
+impl Call<'_> {
+    /// The usual reserve: about four bytes of JSON per token.
+    pub fn reserve_for(body_len: usize) -> u64 {
+        (body_len as u64).div_ceil(4)
+    }
+}
+
+/// Admits the request under every limit that applies; `Err` is the refusal to send.
+async fn admit(
+    state: &AppState,
+    call: &Call<'_>,
+    snapshot: &Snapshot,
+    route: Option<&str>,
+    priced_as: (&str, &str),
+) -> Result<Option<Rc<Charge>>, HttpResponse> {
+    let applicable = scopes::for_request(snapshot, call.ctx, route);
+    if applicable.is_empty() {
+        return Ok(None);
+    }
+    let config = &snapshot.config.limits;
+    let output = if config.reserve_max_tokens {
+        call.max_tokens.unwrap_or(0)
+    } else {
+        0
+    };
+    let estimate = forge_core::canonical::Usage {
+        input_tokens: call.reserve_tokens,
+        output_tokens: output,
+        ..Default::default()
+    };
+    let cost = state
+        .pricing
+        .price(priced_as.0, priced_as.1, &estimate)
+        .cost_nanos
+        .unwrap_or(0);
+    let reservation = Reservation {
+        tokens: call.reserve_tokens,
+        budget_tokens: i64::try_from(call.reserve_tokens.saturating_add(output))
+            .unwrap_or(i64::MAX),
+        cost_nanos: cost,
+        lease_ms: forge_limits::DEFAULT_LEASE_MS,
+    };
+    let lease = new_id();
+    match state
+        .limits
+        .admit(
+            config,
+            &applicable.limits,
+            &applicable.budgets,
+            reservation,
+            &lease,
+        )
+        .await
+    {
+        Ok(admitted) => Ok(Some(Rc::new(Charge::new(
+            state.limits.clone(),
+            admitted.issuer,
+            admitted.ticket,
+        )))),
+        Err(refused) => {
+            let error = refusal_error(&refused);
+            let mut resp = call.dialect.error_response(&error);
+            if let Refused::Over(rejection) = &refused {
+                put_headers(&mut resp, &rejection_headers(rejection));
+            }
+            Err(resp)
+        }
+    }
+}
+
+fn put_headers(resp: &mut HttpResponse, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            resp.headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
 }
 
 /// Per-request facts every attempt's usage record shares.
@@ -192,6 +279,18 @@ where
     };
     match resolve::resolve_with(call.ctx, model, &snapshot.config.provider_priority) {
         Ok(route) => {
+            let charge = match admit(
+                state,
+                &call,
+                &snapshot,
+                None,
+                (&route.provider.name_lower, &route.upstream_model),
+            )
+            .await
+            {
+                Ok(charge) => charge,
+                Err(refusal) => return Ok(refusal),
+            };
             let billing = Billing {
                 state,
                 call: &call,
@@ -204,6 +303,9 @@ where
                 Some(route.provider.id),
                 None,
             );
+            if let Some(charge) = &charge {
+                meter.charge(charge.clone());
+            }
             let target = Target {
                 upstream: Upstream::for_provider(route.provider)?,
                 provider: route.provider.name_lower.clone(),
@@ -219,6 +321,9 @@ where
             settle(&meter, &result);
             let mut resp = result?;
             decorate(&mut resp, &provider, &upstream_model, 1, started.elapsed());
+            if let Some(charge) = &charge {
+                put_headers(&mut resp, &charge.headers());
+            }
             Ok(resp)
         }
         Err(Error::ModelNotFound { .. })
@@ -379,15 +484,52 @@ where
             .unwrap_or_default(),
     };
     let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
+    let route_name = plan.plan.route_name().to_owned();
+    let priced_as = plan
+        .table()
+        .resolve(&route_name)
+        .and_then(|r| r.targets.first())
+        .and_then(|t| plan.table().deployment(t.deployment))
+        .map(|d| (d.provider.clone(), d.upstream_model.clone()))
+        .unwrap_or_default();
+    let charge = match admit(
+        state,
+        call,
+        snapshot,
+        Some(&route_name),
+        (&priced_as.0, &priced_as.1),
+    )
+    .await
+    {
+        Ok(charge) => charge,
+        Err(refusal) => return Ok(refusal),
+    };
+    // A deployment at its own rate limit is skipped, not blamed; if every one is, the client
+    // gets that limit's 429.
+    let mut skip = false;
+    let mut deployment_refusal: Option<Refused> = None;
+    // Attempts sent upstream (a deployment skipped at its own limit is not one).
+    let mut sent = 0u32;
     let mut last: Option<Error> = None;
     let mut tried: Option<Deployment> = None;
     loop {
         let now = Instant::now();
-        let next = routing.with_router(|router, rng| {
-            router.next_attempt(&mut plan, last.as_ref(), session, now, rng)
-        });
+        let blame = if std::mem::take(&mut skip) {
+            None
+        } else {
+            last.as_ref()
+        };
+        let next = routing
+            .with_router(|router, rng| router.next_attempt(&mut plan, blame, session, now, rng));
         let Some(next) = next else {
             let Some(error) = last else {
+                if let Some(refused) = &deployment_refusal {
+                    let mut resp = call.dialect.error_response(&refusal_error(refused));
+                    if let Refused::Over(r) = refused {
+                        put_headers(&mut resp, &rejection_headers(r));
+                    }
+                    return Ok(resp);
+                }
                 return Err(no_deployment(model.unwrap_or("the default model")));
             };
             let mut resp = call.dialect.error_response(&error);
@@ -395,13 +537,7 @@ where
                 Some(d) => (d.provider.as_str(), d.upstream_model.as_str()),
                 None => ("", ""),
             };
-            decorate(
-                &mut resp,
-                provider,
-                upstream_model,
-                plan.attempts(),
-                started.elapsed(),
-            );
+            decorate(&mut resp, provider, upstream_model, sent, started.elapsed());
             return Ok(resp);
         };
         if !next.delay.is_zero() {
@@ -411,6 +547,33 @@ where
             return Err(Error::Internal(
                 "the routing table changed under a plan".into(),
             ));
+        };
+        let deployment_charge = match scopes::for_deployment(&deployment) {
+            None => None,
+            Some(limit) => {
+                let reservation = Reservation {
+                    tokens: call.reserve_tokens,
+                    ..Reservation::default()
+                };
+                let config = &snapshot.config.limits;
+                match state
+                    .limits
+                    .admit(config, &[limit], &[], reservation, &new_id())
+                    .await
+                {
+                    Ok(a) => Some(Rc::new(Charge::new(
+                        state.limits.clone(),
+                        a.issuer,
+                        a.ticket,
+                    ))),
+                    Err(refused) => {
+                        tracing::debug!(deployment = %deployment.id, "deployment at its rate limit; skipped");
+                        deployment_refusal = Some(refused);
+                        skip = true;
+                        continue;
+                    }
+                }
+            }
         };
         let timeouts = transport.timeouts.with(&plan.timeouts);
         let route_ms = started.elapsed();
@@ -423,6 +586,9 @@ where
             None,
             Some(&deployment.id),
         );
+        for held in charge.iter().chain(deployment_charge.iter()) {
+            meter.charge(held.clone());
+        }
         let target = Target {
             upstream: Upstream::for_deployment(&deployment)?,
             provider: deployment.provider.clone(),
@@ -441,6 +607,7 @@ where
             meter: Some(meter.clone()),
         };
         routing.with_router(|router, _| router.started(&deployment.id, sent_at));
+        sent += 1;
         let result = run(attempt, target, call.stream, timeouts.total, &deployment).await;
         settle(&meter, &result);
         match result {
@@ -455,9 +622,12 @@ where
                     &mut resp,
                     &deployment.provider,
                     &deployment.upstream_model,
-                    plan.attempts(),
+                    sent,
                     route_ms,
                 );
+                if let Some(charge) = &charge {
+                    put_headers(&mut resp, &charge.headers());
+                }
                 return Ok(resp);
             }
             Err(error) => {

@@ -88,6 +88,8 @@ async fn gemini_route(
         dialect: Dialect::Gemini,
         endpoint: "generateContent",
         estimate: estimator(Prompt::Gemini, body.clone()),
+        reserve_tokens: Call::reserve_for(body.len()),
+        max_tokens: None,
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::Gemini(adapter) = &target.upstream {

@@ -19,7 +19,7 @@ use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
 use crate::proxy::upstream::Upstream;
-use crate::proxy::with_model;
+use crate::proxy::{max_tokens_of, with_model};
 use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
 use forge_core::usage_sniff::SniffDialect;
@@ -73,6 +73,8 @@ async fn messages_route(
         dialect: Dialect::Anthropic,
         endpoint: "messages",
         estimate: estimator(Prompt::Anthropic, body.clone()),
+        reserve_tokens: Call::reserve_for(body.len()),
+        max_tokens: max_tokens_of(&object, &["max_tokens"]),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::Anthropic(adapter) = &target.upstream {

@@ -80,6 +80,15 @@ pub fn with_model(object: &RawObject<'_>, model: &str) -> Bytes {
     Bytes::from(object.to_vec())
 }
 
+/// The first of `fields` holding a non-negative integer: the request's output cap.
+pub fn max_tokens_of(object: &RawObject<'_>, fields: &[&str]) -> Option<u64> {
+    fields.iter().find_map(|f| {
+        object
+            .get(f)
+            .and_then(|raw| raw.get().trim().parse::<u64>().ok())
+    })
+}
+
 /// Whether the client set `stream_options.include_usage` itself.
 fn client_wants_usage(object: &RawObject<'_>) -> bool {
     object
@@ -144,6 +153,8 @@ async fn openai_route(
         dialect: Dialect::OpenAi,
         endpoint: endpoint.path(),
         estimate: estimator(prompt, body.clone()),
+        reserve_tokens: Call::reserve_for(body.len()),
+        max_tokens: max_tokens_of(&object, &["max_completion_tokens", "max_tokens"]),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::OpenAi(adapter) = &target.upstream {

@@ -26,7 +26,7 @@ use crate::proxy::relay::Terminal;
 use crate::proxy::translate::{Encoder, OnFinish, Render};
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
-use crate::proxy::with_model;
+use crate::proxy::{max_tokens_of, with_model};
 use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
 use forge_core::usage_sniff::SniffDialect;
@@ -61,6 +61,8 @@ async fn route(
         dialect: Dialect::OpenAi,
         endpoint: "responses",
         estimate: estimator(Prompt::Responses, body.clone()),
+        reserve_tokens: Call::reserve_for(body.len()),
+        max_tokens: max_tokens_of(&object, &["max_output_tokens"]),
     };
     dispatch(state, transport, call, async |target: Target| {
         if let Upstream::OpenAi(adapter) = &target.upstream {

@@ -13,6 +13,7 @@ use forge_core::canonical::Usage;
 use forge_core::usage_record::UsageRecord;
 use forge_core::usage_sniff::{SniffDialect, StreamSniffer};
 
+use crate::limits::charge::Charge;
 use crate::usage::UsageSink;
 use crate::usage::pricing::Pricing;
 
@@ -36,6 +37,8 @@ struct State {
     /// Output text seen by a translated stream (fallback counting only).
     output: String,
     settled: bool,
+    /// Admissions this attempt's real usage is charged to.
+    charges: Vec<Rc<Charge>>,
 }
 
 impl Meter {
@@ -57,7 +60,13 @@ impl Meter {
             sniffer: None,
             output: String::new(),
             settled: false,
+            charges: Vec::new(),
         })))
+    }
+
+    /// Charges this attempt's usage to an admission (the request's or its deployment's).
+    pub fn charge(&self, charge: Rc<Charge>) {
+        self.0.borrow_mut().charges.push(charge);
     }
 
     /// The upstream sent its response head.
@@ -108,15 +117,24 @@ impl Meter {
 
     /// Settles a finished attempt: `status` as the client saw it, `error` if it failed.
     pub fn settle(&self, status: u16, error: Option<&Error>, disconnected: bool) {
-        let record = {
+        let (record, charges) = {
             let mut state = self.0.borrow_mut();
             if state.settled || !state.reached {
                 state.settled = true;
+                // Nothing reached a provider: the admissions are released with no charge.
+                state.charges.clear();
                 return;
             }
             state.settled = true;
-            build(&mut state, status, error, disconnected)
+            let record = build(&mut state, status, error, disconnected);
+            (record, std::mem::take(&mut state.charges))
         };
+        let tokens = u64::try_from(record.total_tokens()).unwrap_or(0);
+        let cost = record.cost_nanos.unwrap_or(0);
+        for charge in &charges {
+            charge.add(tokens, cost);
+        }
+        drop(charges);
         let state = self.0.borrow();
         state.sink.record(record);
     }

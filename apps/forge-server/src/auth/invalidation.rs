@@ -1,0 +1,87 @@
+//! Cache invalidation across instances. A change to a user's keys, scopes or provider keys on
+//! one instance drops that user's cached entries there at once, and is published on Redis so
+//! every other instance drops them within the round trip of one message. Without Redis, or
+//! while it is unreachable, the key cache's entry TTL (`key_cache::ENTRY_TTL`, 30 s) bounds
+//! how long another instance may keep serving a stale entry.
+
+use std::time::Duration;
+
+use actix_web::web;
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+
+use crate::state::AppState;
+
+pub struct Invalidation {
+    conn: Option<ConnectionManager>,
+    channel: String,
+}
+
+impl Invalidation {
+    pub fn new(conn: Option<ConnectionManager>, prefix: &str) -> Invalidation {
+        Invalidation {
+            conn,
+            channel: format!("{prefix}:invalidate"),
+        }
+    }
+
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// Tells the other instances; best effort (the TTL is the fallback).
+    pub fn publish(&self, user_id: i64) {
+        let Some(conn) = self.conn.clone() else {
+            return;
+        };
+        let channel = self.channel.clone();
+        actix_rt::spawn(async move {
+            let mut conn = conn;
+            let sent: Result<i64, _> = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(user_id)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "could not publish a cache invalidation");
+            }
+        });
+    }
+}
+
+/// Listens for other instances' invalidations until the task is dropped; reconnects after
+/// failures.
+pub async fn listen(state: web::Data<AppState>, url: String) {
+    let channel = state.invalidation.channel().to_owned();
+    let mut resumed = false;
+    loop {
+        if let Err(e) = subscribe(&state, &url, &channel, resumed).await {
+            tracing::warn!(error = %e, "cache invalidation channel lost; reconnecting");
+        }
+        resumed = true;
+        actix_rt::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn subscribe(
+    state: &AppState,
+    url: &str,
+    channel: &str,
+    resumed: bool,
+) -> Result<(), redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    if resumed {
+        // Changes may have been missed while the channel was down: start from a clean cache.
+        state.keys.clear();
+    }
+    let mut messages = pubsub.on_message();
+    while let Some(message) = messages.next().await {
+        match message.get_payload::<i64>() {
+            Ok(user_id) => state.invalidate_user_locally(user_id),
+            Err(e) => tracing::warn!(error = %e, "ignoring a malformed invalidation"),
+        }
+    }
+    Ok(())
+}
