@@ -9,6 +9,7 @@ upstream's "listening on" line) against a deadline; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -160,12 +161,12 @@ def wait_healthy(proc: subprocess.Popen, url: str, deadline: float) -> bool:
     return False
 
 
-@pytest.fixture(scope="session")
-def forge_server(tmp_path_factory) -> Server:
-    root = tmp_path_factory.mktemp("forge-server")
+@contextlib.contextmanager
+def run_forge_server(root, extra_args=()):
+    """Runs forge-server on a free port (retrying if the port was taken) until the block ends."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "FORGE_BIND", "FORGE_DATA_DIR",
-                        "FORGE_ENCRYPTION_KEY", "FORGE_JWT_SECRET")}
+           if k not in ("DATABASE_URL", "FORGE_BIND", "FORGE_DATA_DIR", "FORGE_CONFIG",
+                        "FORGE_ENCRYPTION_KEY", "FORGE_JWT_SECRET", "REDIS_URL")}
     env["FORGE_ALLOW_PRIVATE_UPSTREAMS"] = "true"
     # Opt-in: run the same suite on PostgreSQL.
     if os.environ.get("FORGE_E2E_DATABASE_URL"):
@@ -183,6 +184,7 @@ def forge_server(tmp_path_factory) -> Server:
                     "--bind", f"127.0.0.1:{port}",
                     "--data-dir", str(data_dir),
                     "--allow-private-upstreams",
+                    *extra_args,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -199,6 +201,12 @@ def forge_server(tmp_path_factory) -> Server:
         failures.append(f"attempt {attempt + 1} on port {port}:\n{log_tail(log)}")
         # The port may have been taken between free_port() and the server's bind: try another.
     pytest.fail("forge-server never became healthy:\n" + "\n\n".join(failures))
+
+
+@pytest.fixture(scope="session")
+def forge_server(tmp_path_factory) -> Server:
+    with run_forge_server(tmp_path_factory.mktemp("forge-server")) as server:
+        yield server
 
 
 @dataclass

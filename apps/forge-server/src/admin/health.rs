@@ -34,6 +34,20 @@ pub async fn database(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Usage accounting since start: records written, journaled while the database was down,
+/// replayed, dropped (journal full), and settled without a price.
+fn usage_counters(state: &AppState) -> serde_json::Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = &state.usage.stats;
+    json!({
+        "written": stats.written.load(Relaxed),
+        "journaled": stats.journaled.load(Relaxed),
+        "replayed": stats.replayed.load(Relaxed),
+        "dropped": stats.dropped.load(Relaxed),
+        "unpriced": state.pricing.unpriced.load(Relaxed),
+    })
+}
+
 pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
     let db_ok = state.store.ping().await.is_ok();
     let body = json!({
@@ -42,6 +56,7 @@ pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
         "service": "forge",
         "version": env!("CARGO_PKG_VERSION"),
         "database": { "status": if db_ok { "connected" } else { "disconnected" }, "backend": state.store.backend_name() },
+        "usage": usage_counters(&state),
     });
     if db_ok {
         HttpResponse::Ok().json(body)

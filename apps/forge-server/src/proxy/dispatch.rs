@@ -103,8 +103,7 @@ async fn admit(
     };
     let cost = state
         .pricing
-        .price(priced_as.0, priced_as.1, &estimate)
-        .cost_nanos
+        .estimate(priced_as.0, priced_as.1, &estimate)
         .unwrap_or(0);
     let reservation = Reservation {
         tokens: call.reserve_tokens,

@@ -36,6 +36,16 @@ impl Pricing {
         Ok(())
     }
 
+    /// A cost estimate for admission (not a settled record: nothing is counted).
+    pub fn estimate(&self, provider: &str, model: &str, usage: &Usage) -> Option<i64> {
+        let table = self
+            .table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        table.price_usage(provider, model, usage).cost_nanos
+    }
+
     pub fn price(&self, provider: &str, model: &str, usage: &Usage) -> Priced {
         let table = self
             .table
