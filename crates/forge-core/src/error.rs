@@ -172,6 +172,26 @@ impl Error {
         }
     }
 
+    /// Whether an upstream refused the content itself (OpenAI `content_policy_violation`,
+    /// Azure's `content_filter`): no other deployment of the same model will answer
+    /// differently, but a configured fallback model may.
+    pub fn is_content_refusal(&self) -> bool {
+        let Error::Upstream {
+            status: 400,
+            code,
+            error_type,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let refusal = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|v| v == "content_policy_violation" || v == "content_filter")
+        };
+        refusal(code) || refusal(error_type)
+    }
+
     /// The parameter at fault, if the error names one.
     pub fn param(&self) -> Option<&str> {
         match self {

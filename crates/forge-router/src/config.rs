@@ -248,6 +248,10 @@ pub struct ModelConfig {
     /// Limits over all traffic to this logical model.
     #[serde(default)]
     pub limits: Option<LimitSet>,
+    /// On a content-policy refusal, try the fallback models (other deployments of this
+    /// model are never tried: they would refuse too).
+    #[serde(default)]
+    pub fallback_on_refusal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

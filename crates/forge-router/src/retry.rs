@@ -24,6 +24,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// No attempt starts after this much time since the request arrived.
     pub deadline: Option<Duration>,
+    /// A content refusal moves on to the fallback models (never to another deployment).
+    pub fallback_on_refusal: bool,
 }
 
 impl Default for RetryPolicy {
@@ -34,6 +36,7 @@ impl Default for RetryPolicy {
             backoff_max: Duration::from_secs(5),
             max_attempts: 4,
             deadline: None,
+            fallback_on_refusal: false,
         }
     }
 }
@@ -210,6 +213,13 @@ impl Plan {
         let mut delay = Duration::ZERO;
         match (first, last.map(classify)) {
             (true, _) => {}
+            (false, Some(Verdict::Stop))
+                if last.is_some_and(Error::is_content_refusal)
+                    && self.stage.as_ref().is_some_and(|s| s.policy.fallback_on_refusal) =>
+            {
+                // Straight to the fallbacks: this model's other deployments would refuse too.
+                self.stage = None;
+            }
             (false, Some(Verdict::Stop)) => {
                 self.stopped = true;
                 return None;

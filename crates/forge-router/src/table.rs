@@ -94,6 +94,7 @@ impl RoutingTable {
                     backoff_max: Duration::from_millis(model.backoff.max_ms),
                     max_attempts: model.max_attempts,
                     deadline: model.deadline_ms.map(Duration::from_millis),
+                    fallback_on_refusal: model.fallback_on_refusal,
                 },
                 timeouts: model.timeouts.clone(),
                 fallbacks: model.fallbacks.clone(),

@@ -248,3 +248,29 @@ fn none_after_the_first_skips_without_blame() {
         "no fallback supplied"
     );
 }
+
+#[test]
+fn a_content_refusal_goes_to_the_fallbacks_only_when_configured() {
+    let refusal = Error::Upstream {
+        provider: "openai".into(),
+        status: 400,
+        message: "flagged".into(),
+        retry_after: None,
+        error_type: Some("invalid_request_error".into()),
+        code: Some("content_policy_violation".into()),
+    };
+    assert!(refusal.is_content_refusal());
+    for (flag, expected) in [(false, None), (true, Some("backup".to_owned()))] {
+        let text = format!(
+            "[[providers]]\nname = \"a\"\nkind = \"openai-compatible\"\nbase_url = \"https://a.example/v1\"\nkeys = [{{ key = \"k\" }}]\n\n[models.m]\nfallback_on_refusal = {flag}\nfallbacks = [\"backup\"]\ndeployments = [{{ provider = \"a\", model = \"x\" }}, {{ provider = \"a\", model = \"y\" }}]\n\n[models.backup]\ndeployments = [{{ provider = \"a\", model = \"z\" }}]\n"
+        );
+        let mut router = common::router(&text);
+        let mut rng = rng(3);
+        let now = common::start();
+        let mut plan = router.plan(Some("m"), None, now, &mut rng).unwrap();
+        let first = router.next_attempt(&mut plan, None, None, now, &mut rng).unwrap();
+        assert_eq!(first.route, "m");
+        let next = router.next_attempt(&mut plan, Some(&refusal), None, now, &mut rng);
+        assert_eq!(next.map(|a| a.route), expected, "flag {flag}");
+    }
+}
