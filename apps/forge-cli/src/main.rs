@@ -72,6 +72,9 @@ enum Command {
     Test(TestArgs),
     /// Show requests, tokens and cost from the server's usage records (admins: everyone's).
     Usage(UsageArgs),
+    /// Export request logs (recorded when forge.toml's [logging] is enabled).
+    #[command(subcommand)]
+    Logs(commands::logs::LogsCommand),
     /// Inspect model routing (admin).
     #[command(subcommand)]
     Routes(RoutesCommand),
@@ -81,6 +84,9 @@ enum Command {
     /// Manage sticky routing sessions (admin).
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Manage users' limits and budgets (admin).
+    #[command(subcommand)]
+    Admin(commands::limits::AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -127,8 +133,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Models => chat::models(&mut ctx).await,
         Command::Test(args) => chat::test(&mut ctx, args).await,
         Command::Usage(args) => usage::run(&mut ctx, args).await,
+        Command::Logs(command) => commands::logs::run(&mut ctx, command).await,
         Command::Routes(command) => routing::run_routes(&mut ctx, command).await,
         Command::Deployments(command) => routing::run_deployments(&mut ctx, command).await,
         Command::Sessions(command) => routing::run_sessions(&mut ctx, command).await,
+        Command::Admin(command) => commands::limits::run_admin(&mut ctx, command).await,
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod extract_errors;
 pub mod limits;
+pub mod logs;
 pub mod proxy;
 pub mod routes;
 pub mod routing;
@@ -79,6 +80,7 @@ pub struct Forge {
     server: actix_web::dev::Server,
     state: web::Data<AppState>,
     flusher: usage::Flusher,
+    log_flusher: logs::LogFlusher,
 }
 
 /// Reads the forge.toml named by the settings (if any) and applies its `[server]` table.
@@ -101,6 +103,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         store.clone(),
         usage::journal::Journal::new(&settings.data_dir, settings.usage_journal_max_bytes),
     );
+    let (log_sink, log_flusher) = logs::LogSink::new(store.clone());
     let pricing = routing.pricing.clone();
     let redis = match settings
         .redis_url
@@ -117,6 +120,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     ));
     let state = web::Data::new(AppState {
         usage: Arc::new(usage_sink),
+        logs: Arc::new(log_sink),
         pricing,
         limits,
         invalidation,
@@ -165,6 +169,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         server: server.run(),
         state,
         flusher,
+        log_flusher,
     })
 }
 
@@ -211,6 +216,7 @@ impl Forge {
                 if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                     purged_at = Some(std::time::Instant::now());
                     purge_stored_responses(&state).await;
+                    logs::purge_expired(&state).await;
                 }
             }
         });
@@ -234,11 +240,17 @@ impl Forge {
             .map(|url| actix_rt::spawn(auth::invalidation::listen(self.state.clone(), url)));
         let (stop_usage, usage_stopped) = tokio::sync::oneshot::channel();
         let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
+        let (stop_logs, logs_stopped) = tokio::sync::oneshot::channel();
+        let request_logs = actix_rt::spawn(self.log_flusher.run(logs_stopped));
         let result = self.server.await;
         // Every connection is closed now: what is queued is all there will be.
         let _ = stop_usage.send(());
         if let Err(e) = usage.await {
             tracing::error!(error = %e, "usage flusher failed");
+        }
+        let _ = stop_logs.send(());
+        if let Err(e) = request_logs.await {
+            tracing::error!(error = %e, "request log flusher failed");
         }
         flusher.abort();
         if let Some(watcher) = watcher {

@@ -66,6 +66,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(get().to(crate::admin::stats::summary::forge_keys)),
         )
         .service(resource("/v1/usage").route(get().to(crate::admin::stats::usage::usage)))
+        // request logs ([logging] in forge.toml), JSON Lines
+        .service(resource("/v1/logs/export").route(get().to(crate::admin::logs::export)))
+        // limits (stored per key and per user, replacing forge.toml's [limits] defaults)
+        .service(
+            resource("/v1/api-keys/{key_id}/limits")
+                .route(get().to(crate::admin::limits::get_key))
+                .route(put().to(crate::admin::limits::put_key))
+                .route(delete().to(crate::admin::limits::delete_key)),
+        )
+        .service(
+            resource("/v1/admin/users/{user_id}/limits")
+                .route(get().to(crate::admin::limits::get_user))
+                .route(put().to(crate::admin::limits::put_user))
+                .route(delete().to(crate::admin::limits::delete_user)),
+        )
         // Forge API keys
         .service(
             resource("/v1/api-keys")

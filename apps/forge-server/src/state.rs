@@ -11,6 +11,7 @@ use crate::auth::key_cache::KeyCache;
 use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
 use crate::limits::Limits;
+use crate::logs::LogSink;
 use crate::proxy::models::ModelsCache;
 use crate::routing::Routing;
 use crate::usage::UsageSink;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub routing: Arc<Routing>,
     /// Where settled usage records go (batched off the request path).
     pub usage: Arc<UsageSink>,
+    /// Where request logs go (`[logging]`; batched off the request path).
+    pub logs: Arc<LogSink>,
     pub pricing: Arc<Pricing>,
     pub limits: Arc<Limits>,
     pub invalidation: Invalidation,

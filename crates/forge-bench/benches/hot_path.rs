@@ -56,6 +56,7 @@ fn auth_context() -> AuthContext {
             .map(|(name, id)| provider(id, name))
             .collect(),
         gateway: None,
+        limits: Default::default(),
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub prices: Vec<forge_usage::PriceOverride>,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
 }
 
 /// Server settings; an absent field keeps the command-line / environment value.
@@ -398,6 +400,56 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[logging]`: opt-in capture of request and response bodies (off unless `enabled`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    pub enabled: bool,
+    /// Whose traffic is logged: static key names, `key:<id>` (a Forge key) or `user:<id>`;
+    /// empty means everyone's.
+    pub keys: Vec<String>,
+    /// JSON field names (any depth, case-insensitive) whose values are replaced, on top of
+    /// the credential fields that always are.
+    pub redact_fields: Vec<String>,
+    /// Each body is cut to this many bytes after redaction.
+    pub max_body_bytes: usize,
+    /// Logs older than this many days are deleted.
+    pub retention_days: u32,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            enabled: false,
+            keys: Vec::new(),
+            redact_fields: Vec::new(),
+            max_body_bytes: 65_536,
+            retention_days: 7,
+        }
+    }
+}
+
+/// Who a `[logging] keys` entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSelector<'a> {
+    GatewayKey(&'a str),
+    ForgeKey(i64),
+    User(i64),
+}
+
+impl<'a> LogSelector<'a> {
+    /// `key:<id>`, `user:<id>`, or a static key's name (which cannot contain `:`).
+    pub fn parse(entry: &'a str) -> Option<LogSelector<'a>> {
+        let id = |text: &str| text.trim().parse::<i64>().ok().filter(|n| *n > 0);
+        match entry.split_once(':') {
+            Some(("key", n)) => id(n).map(LogSelector::ForgeKey),
+            Some(("user", n)) => id(n).map(LogSelector::User),
+            Some(_) => None,
+            None => (!entry.is_empty()).then_some(LogSelector::GatewayKey(entry)),
+        }
+    }
+}
+
 fn one() -> u32 {
     1
 }
@@ -484,6 +536,7 @@ impl Config {
 
     fn validate(&self, issues: &mut Vec<ConfigIssue>) {
         self.validate_routing(issues);
+        self.validate_logging(issues);
         for (i, price) in self.prices.iter().enumerate() {
             if let Err(e) = price.validate() {
                 issues.push(issue(format!("prices[{i}]"), e.to_string()));
@@ -660,6 +713,39 @@ impl Config {
         }
     }
 
+    fn validate_logging(&self, issues: &mut Vec<ConfigIssue>) {
+        let logging = &self.logging;
+        for (i, entry) in logging.keys.iter().enumerate() {
+            let path = format!("logging.keys[{i}]");
+            match LogSelector::parse(entry) {
+                None => issues.push(issue(
+                    path,
+                    "expected a static key name, `key:<id>` or `user:<id>`",
+                )),
+                Some(LogSelector::GatewayKey(name))
+                    if !self.keys.iter().any(|k| k.name == name) =>
+                {
+                    issues.push(issue(path, format!("unknown static key `{name}`")));
+                }
+                Some(_) => {}
+            }
+        }
+        for (i, field) in logging.redact_fields.iter().enumerate() {
+            if field.trim().is_empty() {
+                issues.push(issue(
+                    format!("logging.redact_fields[{i}]"),
+                    "must not be empty",
+                ));
+            }
+        }
+        if logging.max_body_bytes < 256 {
+            issues.push(issue("logging.max_body_bytes", "must be at least 256"));
+        }
+        if logging.retention_days == 0 {
+            issues.push(issue("logging.retention_days", "must be at least 1"));
+        }
+    }
+
     fn validate_routing(&self, issues: &mut Vec<ConfigIssue>) {
         let routing = &self.routing;
         let header_ok = !routing.session_header.is_empty()
@@ -788,5 +874,61 @@ fn check_name(name: &str, path: &str, issues: &mut Vec<ConfigIssue>) {
     } else if name.contains([':', '/']) {
         // Names with separators would be ambiguous with `provider:model` references.
         issues.push(issue(path, "must not contain `:` or `/`"));
+    }
+}
+
+#[cfg(test)]
+mod logging_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, &|_| None)
+    }
+
+    #[test]
+    fn logging_is_off_by_default_and_checked_when_set() {
+        let config = parse("").unwrap();
+        assert!(!config.logging.enabled);
+        assert_eq!(config.logging.max_body_bytes, 65_536);
+        let digest = "0".repeat(64);
+        let ok = format!(
+            "[[keys]]\nname = \"team\"\nkey = \"sha256:{digest}\"\n\n[logging]\nenabled = true\nkeys = [\"team\", \"key:12\", \"user:3\"]\nredact_fields = [\"ssn\"]\n"
+        );
+        assert_eq!(parse(&ok).unwrap().logging.keys.len(), 3);
+        let bad = "[logging]\nkeys = [\"nobody\", \"key:x\", \"\"]\nredact_fields = [\" \"]\nmax_body_bytes = 10\nretention_days = 0\n";
+        let paths: Vec<String> = parse(bad)
+            .unwrap_err()
+            .issues
+            .into_iter()
+            .map(|i| i.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "logging.keys[0]",
+                "logging.keys[1]",
+                "logging.keys[2]",
+                "logging.redact_fields[0]",
+                "logging.max_body_bytes",
+                "logging.retention_days",
+            ]
+        );
+        assert!(parse("[logging]\nenable = true\n").is_err());
+    }
+
+    #[test]
+    fn selectors_parse() {
+        assert_eq!(
+            LogSelector::parse("key:12"),
+            Some(LogSelector::ForgeKey(12))
+        );
+        assert_eq!(LogSelector::parse("user:3"), Some(LogSelector::User(3)));
+        assert_eq!(
+            LogSelector::parse("team"),
+            Some(LogSelector::GatewayKey("team"))
+        );
+        assert_eq!(LogSelector::parse("key:0"), None);
+        assert_eq!(LogSelector::parse("group:1"), None);
     }
 }

@@ -215,7 +215,10 @@ impl Plan {
             (true, _) => {}
             (false, Some(Verdict::Stop))
                 if last.is_some_and(Error::is_content_refusal)
-                    && self.stage.as_ref().is_some_and(|s| s.policy.fallback_on_refusal) =>
+                    && self
+                        .stage
+                        .as_ref()
+                        .is_some_and(|s| s.policy.fallback_on_refusal) =>
             {
                 // Straight to the fallbacks: this model's other deployments would refuse too.
                 self.stage = None;

@@ -268,7 +268,9 @@ fn a_content_refusal_goes_to_the_fallbacks_only_when_configured() {
         let mut rng = rng(3);
         let now = common::start();
         let mut plan = router.plan(Some("m"), None, now, &mut rng).unwrap();
-        let first = router.next_attempt(&mut plan, None, None, now, &mut rng).unwrap();
+        let first = router
+            .next_attempt(&mut plan, None, None, now, &mut rng)
+            .unwrap();
         assert_eq!(first.route, "m");
         let next = router.next_attempt(&mut plan, Some(&refusal), None, now, &mut rng);
         assert_eq!(next.map(|a| a.route), expected, "flag {flag}");

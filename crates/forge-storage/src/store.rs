@@ -1,6 +1,8 @@
 //! [`Store`]: the handle the server keeps. Repositories live in the submodules.
 
 mod forge_keys;
+pub(crate) mod limits;
+pub(crate) mod logs;
 mod provider_keys;
 mod responses;
 pub(crate) mod usage;

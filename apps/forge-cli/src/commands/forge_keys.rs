@@ -22,6 +22,8 @@ pub enum KeysCommand {
     Delete(IdArg),
     /// Replace a key's secret, keeping its id, name and scope.
     Regenerate(IdArg),
+    /// Show or set a key's limits and budgets (never looser than your account's).
+    Limits(super::limits::KeyLimitsArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -75,6 +77,7 @@ pub async fn run(ctx: &mut Ctx, command: KeysCommand) -> Result<(), CliError> {
         KeysCommand::Update(args) => update(ctx, args).await,
         KeysCommand::Delete(IdArg { id }) => delete(ctx, id).await,
         KeysCommand::Regenerate(IdArg { id }) => regenerate(ctx, id).await,
+        KeysCommand::Limits(args) => super::limits::key_limits(ctx, args).await,
     }
 }
 

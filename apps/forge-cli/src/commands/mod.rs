@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod chat;
 pub mod forge_keys;
+pub mod limits;
+pub mod logs;
 pub mod provider_keys;
 pub mod routing;
 pub mod usage;

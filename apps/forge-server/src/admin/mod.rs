@@ -3,6 +3,8 @@
 pub mod api_keys;
 pub mod auth;
 pub mod health;
+pub mod limits;
+pub mod logs;
 pub mod provider_keys;
 pub mod routing;
 pub mod stats;

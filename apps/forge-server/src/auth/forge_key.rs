@@ -77,6 +77,7 @@ async fn authenticate_key(state: &AppState, key: &str) -> Result<Arc<AuthContext
             scope: Some(Vec::new()),
             providers: Vec::new(),
             gateway: Some(gateway.clone()),
+            limits: Default::default(),
         }));
     }
     if !key.starts_with(KEY_PREFIX) {

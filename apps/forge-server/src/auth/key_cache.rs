@@ -1,7 +1,8 @@
 //! In-memory cache of authenticated Forge keys, so a request with a known key makes no database
 //! round trip and no decryption. Entries are keyed by the SHA-256 digest of the presented key
-//! (the only form the database holds) and dropped whenever the owner's keys, scopes or provider
-//! keys change on this instance. A TTL bounds staleness for changes made by other instances.
+//! (the only form the database holds) and dropped whenever the owner's keys, scopes, provider
+//! keys or limits change on this instance. A TTL bounds staleness for changes made by other
+//! instances.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use zeroize::Zeroizing;
 
 use forge_router::config::GatewayKeyConfig;
 
+use crate::limits::scopes::StoredLimits;
 use crate::proxy::upstream::ProviderFamily;
 
 /// How long an entry may serve before it is reloaded; the bound on cross-instance staleness.
@@ -55,6 +57,8 @@ pub struct AuthContext {
     /// Set for a static key from forge.toml: no user, no provider keys, only the routes the
     /// key may use (`key_id` and `user_id` are 0).
     pub gateway: Option<GatewayKeyConfig>,
+    /// The key's and the user's limits set through the admin API (none for a static key).
+    pub limits: StoredLimits,
 }
 
 impl AuthContext {
@@ -109,7 +113,13 @@ impl KeyCache {
             return Ok(Lookup::Invalid);
         };
         let user_id = record.user.id;
-        let lookup = build_lookup(record, secrets);
+        // Only a usable key needs its limits: one more query, and only on a miss.
+        let limits = if record.key.is_active && record.user.is_active {
+            StoredLimits::from_auth(&store.auth_limits(record.key.id, user_id).await?)
+        } else {
+            StoredLimits::default()
+        };
+        let lookup = build_lookup(record, limits, secrets);
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if self.generation.load(Ordering::Acquire) == generation {
             entries.insert(
@@ -176,7 +186,7 @@ impl KeyCache {
     }
 }
 
-fn build_lookup(record: AuthRecord, secrets: &SecretBox) -> Lookup {
+fn build_lookup(record: AuthRecord, limits: StoredLimits, secrets: &SecretBox) -> Lookup {
     if !record.key.is_active {
         return Lookup::Invalid;
     }
@@ -217,5 +227,6 @@ fn build_lookup(record: AuthRecord, secrets: &SecretBox) -> Lookup {
         scope: record.key.scope,
         providers,
         gateway: None,
+        limits,
     }))
 }

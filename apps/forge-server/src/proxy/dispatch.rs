@@ -155,6 +155,8 @@ struct Billing<'a> {
     call: &'a Call<'a>,
     request_id: String,
     requested: String,
+    /// Set when the request's bodies are logged (`[logging]`).
+    log: Option<Arc<crate::logs::Plan>>,
 }
 
 impl Billing<'_> {
@@ -196,12 +198,16 @@ impl Billing<'_> {
             duration_ms: 0,
             client_disconnected: false,
         };
-        Meter::new(
+        let meter = Meter::new(
             draft,
             self.state.usage.clone(),
             self.state.pricing.clone(),
             self.call.estimate.clone(),
-        )
+        );
+        if let Some(plan) = &self.log {
+            meter.log_to(plan);
+        }
+        meter
     }
 }
 
@@ -295,6 +301,7 @@ where
                 call: &call,
                 request_id: new_id(),
                 requested: model.to_owned(),
+                log: crate::logs::plan(state, &snapshot, call.req, call.ctx),
             };
             let meter = billing.meter(
                 &route.provider.name_lower,
@@ -481,6 +488,7 @@ where
             .map(str::to_owned)
             .or_else(|| snapshot.config.default_model.clone())
             .unwrap_or_default(),
+        log: crate::logs::plan(state, snapshot, call.req, call.ctx),
     };
     let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
     let route_name = plan.plan.route_name().to_owned();

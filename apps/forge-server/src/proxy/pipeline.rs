@@ -61,6 +61,9 @@ pub async fn send(
     let body = transport
         .read_body_within(provider, &mut resp, MAX_ERROR_BODY, target.timeouts.idle)
         .await?;
+    if let Some(meter) = &target.meter {
+        meter.capture_response(&body);
+    }
     tracing::info!(
         provider,
         status = status.as_u16(),
@@ -116,10 +119,11 @@ pub async fn passthrough(
             message: "the response body was incomplete or not valid JSON".into(),
         });
     }
-    if let Some(meter) = &target.meter
-        && let Some(usage) = usage_from_body(how.usage, &body)
-    {
-        meter.set_usage(usage);
+    if let Some(meter) = &target.meter {
+        meter.capture_response(&body);
+        if let Some(usage) = usage_from_body(how.usage, &body) {
+            meter.set_usage(usage);
+        }
     }
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::OK);
     let mut out = HttpResponse::build(status);
@@ -144,9 +148,14 @@ pub async fn translated(
         return translate_stream(transport, resp, target, request, &render, None).await;
     }
     let answer = read_answer(transport, &target, request, &mut resp).await?;
+    let body = render.response(&answer)?;
+    if let Some(meter) = &target.meter {
+        // What the client gets, rather than the upstream's dialect.
+        meter.capture_response(&body);
+    }
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(render.response(&answer)?))
+        .body(body))
 }
 
 /// Relays an upstream stream translated into the client's dialect.
@@ -196,6 +205,7 @@ pub async fn read_answer(
     }
     if let Some(meter) = &target.meter {
         meter.set_usage(answer.usage);
+        meter.capture_response(&body);
     }
     Ok(answer)
 }
@@ -231,7 +241,9 @@ pub async fn read_body(
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(buf.freeze())
+    let body = buf.freeze();
+    crate::logs::keep_request_body(req, &body);
+    Ok(body)
 }
 
 /// A typed view of a body for translation; a shape error is the client's mistake.

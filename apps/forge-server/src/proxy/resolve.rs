@@ -156,6 +156,7 @@ mod tests {
                 provider(4, "featherless.ai", &[("my-llama", "meta/llama-3")]),
             ],
             gateway: None,
+            limits: Default::default(),
         }
     }
 

@@ -8,12 +8,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::Usage;
 use forge_core::usage_record::UsageRecord;
 use forge_core::usage_sniff::{SniffDialect, StreamSniffer};
 
 use crate::limits::charge::Charge;
+use crate::logs::{Capture, Plan};
 use crate::usage::UsageSink;
 use crate::usage::pricing::Pricing;
 
@@ -39,6 +41,8 @@ struct State {
     settled: bool,
     /// Admissions this attempt's real usage is charged to.
     charges: Vec<Rc<Charge>>,
+    /// Set when the request's bodies are logged.
+    log: Option<Capture>,
 }
 
 impl Meter {
@@ -61,7 +65,20 @@ impl Meter {
             output: String::new(),
             settled: false,
             charges: Vec::new(),
+            log: None,
         })))
+    }
+
+    /// Logs this attempt's bodies under `plan` when it settles.
+    pub fn log_to(&self, plan: &Arc<Plan>) {
+        self.0.borrow_mut().log = Some(Capture::new(plan.clone()));
+    }
+
+    /// A whole answer or an upstream's error body, for the log.
+    pub fn capture_response(&self, body: &Bytes) {
+        if let Some(log) = &mut self.0.borrow_mut().log {
+            log.response(body);
+        }
     }
 
     /// Charges this attempt's usage to an admission (the request's or its deployment's).
@@ -123,10 +140,14 @@ impl Meter {
                 state.settled = true;
                 // Nothing reached a provider: the admissions are released with no charge.
                 state.charges.clear();
+                state.log = None;
                 return;
             }
             state.settled = true;
             let record = build(&mut state, status, error, disconnected);
+            if let Some(log) = state.log.take() {
+                log.finish(&record, delivered(&state));
+            }
             (record, std::mem::take(&mut state.charges))
         };
         let tokens = u64::try_from(record.total_tokens()).unwrap_or(0);
@@ -141,6 +162,14 @@ impl Meter {
 
     pub fn settled(&self) -> bool {
         self.0.borrow().settled
+    }
+}
+
+/// A stream's output text as delivered (what a log keeps of a streamed answer).
+fn delivered(state: &State) -> &str {
+    match &state.sniffer {
+        Some(sniffer) => sniffer.output_text(),
+        None => &state.output,
     }
 }
 

@@ -8,6 +8,7 @@ mod admin_provider_keys;
 mod azure;
 mod harness;
 mod limits;
+mod logs;
 mod matrix;
 mod proxy;
 mod responses_api;

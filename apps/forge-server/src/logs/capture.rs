@@ -1,0 +1,192 @@
+//! Deciding, once per request, whether its bodies are logged, and gathering them while its
+//! attempts run. Nothing here copies a body: requests and whole answers are shared `Bytes`,
+//! and redaction waits for the flusher.
+
+use std::sync::Arc;
+
+use actix_web::{HttpMessage, HttpRequest, web};
+use bytes::Bytes;
+use forge_core::usage_record::UsageRecord;
+use forge_router::config::{LogSelector, LoggingConfig};
+use forge_storage::RequestLog;
+use zeroize::Zeroizing;
+
+use crate::auth::key_cache::AuthContext;
+use crate::logs::redact::Policy;
+use crate::logs::sink::{LogSink, Pending};
+use crate::routing::Snapshot;
+use crate::state::AppState;
+
+/// The request body, kept on the request (only while logging is on) for the attempts' logs.
+#[derive(Clone)]
+struct RequestBody(Bytes);
+
+/// Called where proxy routes read their body: keeps a handle on it when logging is enabled.
+pub fn keep_request_body(req: &HttpRequest, body: &Bytes) {
+    let enabled = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.routing.snapshot().config.logging.enabled);
+    if enabled {
+        req.extensions_mut().insert(RequestBody(body.clone()));
+    }
+}
+
+/// Whether `[logging]` covers this caller.
+pub fn applies(config: &LoggingConfig, ctx: &AuthContext) -> bool {
+    if !config.enabled {
+        return false;
+    }
+    if config.keys.is_empty() {
+        return true;
+    }
+    let user_key = ctx.gateway.is_none();
+    config
+        .keys
+        .iter()
+        .filter_map(|entry| LogSelector::parse(entry))
+        .any(|selector| match selector {
+            LogSelector::GatewayKey(name) => ctx.gateway.as_ref().is_some_and(|g| g.name == name),
+            LogSelector::ForgeKey(id) => user_key && ctx.key_id == id,
+            LogSelector::User(id) => user_key && ctx.user_id == id,
+        })
+}
+
+/// One request's logging: its body, the credentials it presented (to mask them), and the
+/// redaction in force when it was admitted. Shared by all its attempts.
+pub struct Plan {
+    sink: Arc<LogSink>,
+    request: Bytes,
+    secrets: Vec<Zeroizing<String>>,
+    policy: Policy,
+}
+
+/// `Some` when the request's bodies are to be logged.
+pub fn plan(
+    state: &AppState,
+    snapshot: &Snapshot,
+    req: &HttpRequest,
+    ctx: &AuthContext,
+) -> Option<Arc<Plan>> {
+    let config = &snapshot.config.logging;
+    if !applies(config, ctx) {
+        return None;
+    }
+    let request = req
+        .extensions()
+        .get::<RequestBody>()
+        .map(|b| b.0.clone())
+        .unwrap_or_default();
+    Some(Arc::new(Plan {
+        sink: state.logs.clone(),
+        request,
+        secrets: presented_credentials(req),
+        policy: Policy::new(config),
+    }))
+}
+
+/// Every credential the request carries, in any of the places Forge reads one from. Short
+/// values are left out: masking them would mangle ordinary text.
+fn presented_credentials(req: &HttpRequest) -> Vec<Zeroizing<String>> {
+    const MIN_LEN: usize = 8;
+    let headers = req.headers();
+    let mut found: Vec<Zeroizing<String>> = Vec::new();
+    let mut add = |value: &str| {
+        let value = value.trim();
+        if value.len() >= MIN_LEN && !found.iter().any(|f| f.as_str() == value) {
+            found.push(Zeroizing::new(value.to_owned()));
+        }
+    };
+    for name in ["x-api-key", "api-key", "x-goog-api-key"] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            add(v);
+        }
+    }
+    if let Some(v) = headers
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        add(v.strip_prefix("Bearer ").unwrap_or(v));
+    }
+    for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if name == "key" {
+            add(&value);
+        }
+    }
+    found
+}
+
+/// One attempt's share of a [`Plan`]: the answer, once there is one.
+pub struct Capture {
+    plan: Arc<Plan>,
+    response: Option<Bytes>,
+}
+
+impl Capture {
+    pub fn new(plan: Arc<Plan>) -> Capture {
+        Capture {
+            plan,
+            response: None,
+        }
+    }
+
+    /// A whole answer (or an upstream's error body); a later one replaces it.
+    pub fn response(&mut self, body: &Bytes) {
+        self.response = Some(body.clone());
+    }
+
+    /// Hands the settled attempt to the sink; `delivered` is a stream's output text, used
+    /// when no whole answer was seen.
+    pub fn finish(self, record: &UsageRecord, delivered: &str) {
+        let response = match self.response {
+            Some(body) => Some(body),
+            None if record.streamed && !delivered.is_empty() => {
+                Some(Bytes::copy_from_slice(delivered.as_bytes()))
+            }
+            None => None,
+        };
+        let log = RequestLog {
+            id: record.id.clone(),
+            request_id: record.request_id.clone(),
+            started_at_ms: record.started_at_ms,
+            user_id: record.user_id,
+            forge_key_id: record.forge_key_id,
+            gateway_key: record.gateway_key.clone(),
+            provider: record.provider.clone(),
+            model: record.requested_model.clone(),
+            upstream_model: record.upstream_model.clone(),
+            endpoint: record.endpoint.clone(),
+            status: record.status,
+            streamed: record.streamed,
+            ..RequestLog::default()
+        };
+        let sink = self.plan.sink.clone();
+        sink.push(Pending {
+            log,
+            plan: self.plan,
+            response,
+        });
+    }
+}
+
+impl Pending {
+    /// The stored row: both bodies redacted, then cut to size.
+    pub fn into_log(self) -> RequestLog {
+        let plan = &self.plan;
+        let (request, cut_request) = plan.policy.apply(&plan.request, &plan.secrets);
+        let response = self
+            .response
+            .map(|body| plan.policy.apply(&body, &plan.secrets));
+        let cut_response = response.as_ref().is_some_and(|(_, cut)| *cut);
+        RequestLog {
+            request_body: request,
+            response_body: response.map(|(text, _)| text),
+            truncated: cut_request || cut_response,
+            ..self.log
+        }
+    }
+
+    /// Bytes held in memory while queued.
+    pub fn weight(&self) -> usize {
+        self.plan.request.len() + self.response.as_ref().map_or(0, Bytes::len)
+    }
+}
