@@ -44,6 +44,13 @@ impl Charge {
         }
     }
 
+    /// Counts streamed output against TPM now (before the request settles).
+    pub fn stream_tokens(&self, tokens: u64) {
+        if let Some(ticket) = self.ticket.borrow_mut().as_mut() {
+            self.limits.add_tokens(self.issuer, ticket, tokens);
+        }
+    }
+
     /// OpenAI-style `x-ratelimit-*` headers as of admission.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         self.ticket

@@ -116,6 +116,14 @@ impl Limits {
         }
     }
 
+    /// Counts `n` streamed tokens against the ticket's TPM windows now.
+    pub fn add_tokens(self: &Arc<Self>, issuer: Issuer, ticket: &mut Ticket, n: u64) {
+        match (issuer, &self.shared) {
+            (Issuer::Redis, Some(shared)) => shared.add_tokens(ticket, n),
+            _ => self.local.add_tokens(now_ms(), ticket, n),
+        }
+    }
+
     /// Frees the ticket's concurrency slots.
     pub fn release(self: &Arc<Self>, issuer: Issuer, ticket: Ticket) {
         match (issuer, &self.shared) {

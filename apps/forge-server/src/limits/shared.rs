@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use forge_limits::redis_scripts::{
-    ADMIT_SCRIPT, AdmitPlan, KeySpace, RELEASE_SCRIPT, SETTLE_SCRIPT, ScriptArgs, admit_args,
-    parse_admit_reply, release_args, settle_args,
+    ADMIT_SCRIPT, AdmitPlan, KeySpace, RELEASE_SCRIPT, SETTLE_SCRIPT, ScriptArgs, add_tokens_args,
+    admit_args, parse_admit_reply, release_args, settle_args,
 };
 use forge_limits::{BudgetSpec, LimitSpec, Rejection, Reservation, Scope, Ticket, Usage};
 use redis::aio::ConnectionManager;
@@ -58,6 +58,20 @@ impl SharedLimiter {
         actix_rt::spawn(async move {
             if let Err(e) = run::<redis::Value>(&script, conn, args).await {
                 tracing::warn!(error = %e, "could not settle a shared limit");
+            }
+        });
+    }
+
+    pub fn add_tokens(&self, ticket: &mut Ticket, n: u64) {
+        let args = add_tokens_args(&self.keys, ticket, None, n);
+        if args.0.is_empty() {
+            return;
+        }
+        let script = self.settle.clone();
+        let conn = self.conn.clone();
+        actix_rt::spawn(async move {
+            if let Err(e) = run::<redis::Value>(&script, conn, args).await {
+                tracing::warn!(error = %e, "could not count streamed tokens");
             }
         });
     }

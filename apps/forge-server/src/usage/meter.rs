@@ -41,6 +41,9 @@ struct State {
     settled: bool,
     /// Admissions this attempt's real usage is charged to.
     charges: Vec<Rc<Charge>>,
+    /// Output bytes streamed so far, and how many were already counted against TPM.
+    output_bytes: usize,
+    counted_bytes: usize,
     /// Set when the request's bodies are logged.
     log: Option<Capture>,
 }
@@ -65,6 +68,8 @@ impl Meter {
             output: String::new(),
             settled: false,
             charges: Vec::new(),
+            output_bytes: 0,
+            counted_bytes: 0,
             log: None,
         })))
     }
@@ -115,6 +120,8 @@ impl Meter {
         if state.output.len() < 1024 * 1024 {
             state.output.push_str(text);
         }
+        state.output_bytes += text.len();
+        stream_tokens(&mut state);
     }
 
     /// Starts sniffing a passed-through stream in `dialect`.
@@ -126,10 +133,16 @@ impl Meter {
     /// client did not ask for.
     pub fn observe(&self, data: &str) -> bool {
         let mut state = self.0.borrow_mut();
-        match &mut state.sniffer {
+        let usage_only = match &mut state.sniffer {
             Some(sniffer) => sniffer.observe(data).usage_only,
-            None => false,
-        }
+            None => return false,
+        };
+        state.output_bytes = state
+            .sniffer
+            .as_ref()
+            .map_or(0, |s| s.output_text().len() + s.output_overflow_bytes());
+        stream_tokens(&mut state);
+        usage_only
     }
 
     /// Settles a finished attempt: `status` as the client saw it, `error` if it failed.
@@ -170,6 +183,22 @@ fn delivered(state: &State) -> &str {
     match &state.sniffer {
         Some(sniffer) => sniffer.output_text(),
         None => &state.output,
+    }
+}
+
+/// Streamed output counts against tokens-per-minute as it arrives, in steps of about 256
+/// tokens (1 KiB of text), so a long answer cannot run far past a TPM limit unseen; the
+/// settle at the end trues the count up to the upstream's figure.
+fn stream_tokens(state: &mut State) {
+    const STEP: usize = 1024;
+    let fresh = state.output_bytes.saturating_sub(state.counted_bytes);
+    if fresh < STEP || state.charges.is_empty() {
+        return;
+    }
+    state.counted_bytes = state.output_bytes;
+    let tokens = (fresh / 4) as u64;
+    for charge in &state.charges {
+        charge.stream_tokens(tokens);
     }
 }
 

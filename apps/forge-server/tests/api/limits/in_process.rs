@@ -140,3 +140,34 @@ async fn a_deployment_at_its_own_rate_limit_is_skipped() {
             .all(|r| r.header("x-forge-attempts") == Some("1"))
     );
 }
+
+#[actix_rt::test]
+async fn streamed_output_counts_against_tpm_as_it_arrives() {
+    use futures_util::StreamExt;
+    let oa = forge_testkit::FakeOpenAi::start(forge_testkit::FakeOpenAiConfig {
+        reply: Some("lorem ipsum dolor sit amet ".repeat(400)),
+        stream_chunks: 20,
+        ..Default::default()
+    });
+    let server = TestServer::start_with_config(&config(&oa, "{ tpm = 800 }")).await;
+    let c = client();
+    oa.set_fault(forge_testkit::Fault::ChunkDelay(60), forge_testkit::FaultMode::Always);
+    let mut stream = c
+        .post(server.url("/v1/chat/completions"))
+        .insert_header(("authorization", format!("Bearer {KEY}")))
+        .send_json(&chat_body("m", true))
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    // Half the answer (about 1,400 tokens of 2,700) has been delivered ...
+    let mut got = 0;
+    while got < 5_400 {
+        got += stream.next().await.unwrap().unwrap().len();
+    }
+    // ... which already counts: a second request does not fit in the minute's 800 tokens.
+    let second = chat(&c, &server, &chat_body("m", false), &[]).await;
+    assert_eq!(second.status, 429, "{}", second.text);
+    assert_eq!(second.body["error"]["type"], "tokens");
+    assert!(second.header("x-ratelimit-remaining-tokens").is_some());
+    while stream.next().await.is_some() {}
+}
