@@ -15,18 +15,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::*;
 
-fn login(fake: &FakeForge, dir: &Path) {
-    run(
-        &fake.url,
-        dir,
-        &["login", "--username", USER, "--password", PASSWORD],
-    )
-    .ok();
-}
-
-fn logged_in_with_key(fake: &FakeForge, dir: &Path) {
-    login(fake, dir);
-    run(&fake.url, dir, &["keys", "create"]).ok();
+/// A fresh config directory with a session and a remembered Forge key.
+fn logged_in_with_key(fake: &FakeForge) -> tempfile::TempDir {
+    let dir = logged_in(&fake.url);
+    run(&fake.url, dir.path(), &["keys", "create"]).ok();
+    dir
 }
 
 fn config_file(dir: &Path) -> std::path::PathBuf {
@@ -229,8 +222,7 @@ fn commands_needing_a_session_say_so_without_calling_the_server() {
 fn the_session_is_not_sent_to_another_server() {
     let fake = FakeForge::start();
     let other = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
     let out = run(&other.url, dir.path(), &["whoami"]);
     out.failed();
     assert!(
@@ -250,8 +242,7 @@ fn the_session_is_not_sent_to_another_server() {
 #[test]
 fn keys_create_prints_the_full_key_and_remembers_it_for_models() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
     let out = run(&fake.url, dir.path(), &["keys", "create"]);
     out.ok();
     assert!(out.stdout.contains(FORGE_KEY), "{}", out.stdout);
@@ -277,8 +268,7 @@ fn keys_create_prints_the_full_key_and_remembers_it_for_models() {
 #[test]
 fn keys_create_scope_flags() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
     run(
         &fake.url,
         dir.path(),
@@ -317,8 +307,7 @@ fn keys_create_scope_flags() {
 #[test]
 fn keys_list_update_delete_regenerate() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
 
     let out = run(&fake.url, dir.path(), &["keys", "list"]);
     out.ok();
@@ -406,8 +395,7 @@ fn keys_list_update_delete_regenerate() {
 #[test]
 fn provider_key_commands() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
 
     let out = run(
         &fake.url,
@@ -553,8 +541,7 @@ fn provider_key_commands() {
 #[test]
 fn test_prints_the_answer() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
     let out = run(
         &fake.url,
         dir.path(),
@@ -577,8 +564,7 @@ fn test_prints_the_answer() {
 #[test]
 fn test_stream_prints_the_deltas() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
     let out = run(
         &fake.url,
         dir.path(),
@@ -620,8 +606,7 @@ fn test_stream_prints_the_deltas() {
 #[test]
 fn test_stream_errors_fail() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
     let out = run(
         &fake.url,
         dir.path(),
@@ -675,8 +660,7 @@ fn test_stream_errors_fail() {
 #[test]
 fn test_stream_is_printed_as_it_arrives() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
     let mut child = command(
         &fake.url,
         dir.path(),
@@ -724,8 +708,7 @@ fn test_stream_is_printed_as_it_arrives() {
 #[test]
 fn proxy_errors_show_the_openai_message() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    logged_in_with_key(&fake, dir.path());
+    let dir = logged_in_with_key(&fake);
     let out = run(
         &fake.url,
         dir.path(),

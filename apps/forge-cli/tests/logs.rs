@@ -5,67 +5,17 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::{Value, json};
-use support::{PASSWORD, TOKEN, USER, run};
+use support::endpoint::FakeEndpoint;
+use support::{logged_in, run};
 
 /// The export the fake sends, cut into chunks that split lines and a character.
 const EXPORT: &str = "{\"id\":\"a\",\"request_body\":\"caf\u{e9}\"}\n{\"id\":\"b\",\"request_body\":\"{}\"}\n{\"id\":\"c\",\"response_body\":null}\n";
 
-struct FakeLogs {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl FakeLogs {
-    fn start() -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let shared = seen.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let data = web::Data::new(shared);
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .default_service(web::to(handle))
-                })
-                .workers(1)
-                .bind(("127.0.0.1", 0))
-                .unwrap();
-                tx.send(server.addrs()[0]).unwrap();
-                server.run().await.unwrap();
-            });
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        FakeLogs {
-            url: format!("http://{addr}"),
-            seen,
-        }
-    }
-
-    fn last(&self) -> String {
-        self.seen.lock().unwrap().last().cloned().unwrap()
-    }
-}
-
-async fn handle(req: HttpRequest, seen: web::Data<Arc<Mutex<Vec<String>>>>) -> HttpResponse {
-    seen.lock().unwrap().push(req.uri().to_string());
-    if req.path() == "/v1/auth/token" {
-        return HttpResponse::Ok().json(json!({"access_token": TOKEN, "token_type": "bearer"}));
-    }
-    let authorized = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        == Some(format!("Bearer {TOKEN}").as_str());
-    if !authorized {
-        return HttpResponse::Unauthorized().json(json!({"detail": "Not authenticated"}));
-    }
+/// `/v1/logs/export`: other users' logs are refused, the caller's come as [`EXPORT`].
+fn answer(req: &HttpRequest) -> HttpResponse {
     if req.query_string().contains("all=true") {
         return HttpResponse::Forbidden()
             .json(json!({"detail": "Not authorized to export other users' logs"}));
@@ -83,21 +33,10 @@ async fn handle(req: HttpRequest, seen: web::Data<Arc<Mutex<Vec<String>>>>) -> H
         .streaming(futures_util::stream::iter(parts))
 }
 
-fn logged_in(fake: &FakeLogs) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    run(
-        &fake.url,
-        dir.path(),
-        &["login", "--username", USER, "--password", PASSWORD],
-    )
-    .ok();
-    dir
-}
-
 #[test]
 fn export_writes_json_lines_to_stdout_with_the_filters_sent() {
-    let fake = FakeLogs::start();
-    let dir = logged_in(&fake);
+    let fake = FakeEndpoint::start(answer);
+    let dir = logged_in(&fake.url);
     let out = run(
         &fake.url,
         dir.path(),
@@ -128,8 +67,8 @@ fn export_writes_json_lines_to_stdout_with_the_filters_sent() {
 
 #[test]
 fn export_writes_a_file_and_says_how_many_lines() {
-    let fake = FakeLogs::start();
-    let dir = logged_in(&fake);
+    let fake = FakeEndpoint::start(answer);
+    let dir = logged_in(&fake.url);
     let file = dir.path().join("logs.jsonl");
     let out = run(
         &fake.url,
@@ -145,8 +84,8 @@ fn export_writes_a_file_and_says_how_many_lines() {
 
 #[test]
 fn export_reports_server_errors_and_needs_a_login() {
-    let fake = FakeLogs::start();
-    let dir = logged_in(&fake);
+    let fake = FakeEndpoint::start(answer);
+    let dir = logged_in(&fake.url);
     let out = run(&fake.url, dir.path(), &["logs", "export", "--all"]);
     out.failed();
     assert!(out.stderr.contains("403"), "{}", out.stderr);

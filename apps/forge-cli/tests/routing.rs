@@ -5,19 +5,8 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 use support::*;
-
-fn login(fake: &FakeForge, dir: &Path) {
-    run(
-        &fake.url,
-        dir,
-        &["login", "--username", USER, "--password", PASSWORD],
-    )
-    .ok();
-}
 
 #[test]
 fn admin_commands_need_a_session() {
@@ -44,8 +33,7 @@ fn admin_commands_need_a_session() {
 #[test]
 fn routes_list_shows_routes_aliases_and_default() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
     let out = run(&fake.url, dir.path(), &["routes", "list"]);
     out.ok();
     let req = fake.last();
@@ -76,8 +64,7 @@ fn routes_list_shows_routes_aliases_and_default() {
 #[test]
 fn routes_decide_sends_model_and_session_and_prints_the_order() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
 
     let out = run(&fake.url, dir.path(), &["routes", "decide", "chat"]);
     out.ok();
@@ -130,8 +117,7 @@ fn routes_decide_sends_model_and_session_and_prints_the_order() {
 #[test]
 fn deployments_list_and_reset_with_an_encoded_id() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
 
     let out = run(&fake.url, dir.path(), &["deployments", "list"]);
     out.ok();
@@ -182,8 +168,7 @@ fn deployments_list_and_reset_with_an_encoded_id() {
 #[test]
 fn sessions_drop_takes_a_204_and_reports_404() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
 
     let out = run(&fake.url, dir.path(), &["sessions", "drop", SESSION]);
     out.ok();
@@ -226,8 +211,7 @@ fn sessions_drop_takes_a_204_and_reports_404() {
 #[test]
 fn menu_runs_the_admin_actions() {
     let fake = FakeForge::start();
-    let dir = tempfile::tempdir().unwrap();
-    login(&fake, dir.path());
+    let dir = logged_in(&fake.url);
     let input = format!("16\n17\nchat\n\n18\n19\n{DEPLOYMENT}\n20\n{SESSION}\nq\n");
     let out = run_with_stdin(&fake.url, dir.path(), &[], &input);
     out.ok();

@@ -5,50 +5,10 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
-use support::{PASSWORD, TOKEN, USER, run};
-
-/// Answers the login form and `/v1/usage`, keeping every request's path and query.
-struct FakeUsage {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl FakeUsage {
-    fn start() -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let shared = seen.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let data = web::Data::new(shared);
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .default_service(web::to(handle))
-                })
-                .workers(1)
-                .bind(("127.0.0.1", 0))
-                .unwrap();
-                tx.send(server.addrs()[0]).unwrap();
-                server.run().await.unwrap();
-            });
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        FakeUsage {
-            url: format!("http://{addr}"),
-            seen,
-        }
-    }
-
-    fn last(&self) -> String {
-        self.seen.lock().unwrap().last().cloned().unwrap()
-    }
-}
+use support::endpoint::FakeEndpoint;
+use support::{logged_in, run};
 
 fn sums(requests: i64, input: i64, output: i64, cost: Value, unpriced: i64) -> Value {
     json!({
@@ -66,20 +26,8 @@ fn with_keys(mut row: Value, keys: Value) -> Value {
     row
 }
 
-async fn handle(req: HttpRequest, seen: web::Data<Arc<Mutex<Vec<String>>>>) -> HttpResponse {
-    let target = req.uri().to_string();
-    seen.lock().unwrap().push(target.clone());
-    if req.path() == "/v1/auth/token" {
-        return HttpResponse::Ok().json(json!({"access_token": TOKEN, "token_type": "bearer"}));
-    }
-    let authorized = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        == Some(format!("Bearer {TOKEN}").as_str());
-    if !authorized {
-        return HttpResponse::Unauthorized().json(json!({"detail": "Not authenticated"}));
-    }
+/// `/v1/usage`, answering by what the query asks for.
+fn answer(req: &HttpRequest) -> HttpResponse {
     let query = req.query_string();
     if query.contains("group_by=week") {
         return HttpResponse::UnprocessableEntity().json(json!({"detail": [{
@@ -108,21 +56,10 @@ async fn handle(req: HttpRequest, seen: web::Data<Arc<Mutex<Vec<String>>>>) -> H
     }))
 }
 
-fn logged_in(fake: &FakeUsage) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    run(
-        &fake.url,
-        dir.path(),
-        &["login", "--username", USER, "--password", PASSWORD],
-    )
-    .ok();
-    dir
-}
-
 #[test]
 fn usage_sends_the_filters_and_prints_a_table() {
-    let fake = FakeUsage::start();
-    let dir = logged_in(&fake);
+    let fake = FakeEndpoint::start(answer);
+    let dir = logged_in(&fake.url);
     let out = run(
         &fake.url,
         dir.path(),
@@ -159,8 +96,8 @@ fn usage_sends_the_filters_and_prints_a_table() {
 
 #[test]
 fn usage_without_groups_prints_the_totals_and_json_prints_the_answer() {
-    let fake = FakeUsage::start();
-    let dir = logged_in(&fake);
+    let fake = FakeEndpoint::start(answer);
+    let dir = logged_in(&fake.url);
     let out = run(&fake.url, dir.path(), &["usage"]);
     out.ok();
     assert_eq!(fake.last(), "/v1/usage");
@@ -184,8 +121,8 @@ fn usage_without_groups_prints_the_totals_and_json_prints_the_answer() {
 
 #[test]
 fn usage_reports_empty_selections_and_server_errors() {
-    let fake = FakeUsage::start();
-    let dir = logged_in(&fake);
+    let fake = FakeEndpoint::start(answer);
+    let dir = logged_in(&fake.url);
     let out = run(
         &fake.url,
         dir.path(),
@@ -205,10 +142,10 @@ fn usage_reports_empty_selections_and_server_errors() {
 
 #[test]
 fn usage_needs_a_session() {
-    let fake = FakeUsage::start();
+    let fake = FakeEndpoint::start(answer);
     let dir = tempfile::tempdir().unwrap();
     let out = run(&fake.url, dir.path(), &["usage"]);
     out.failed();
     assert!(out.stderr.contains("not logged in"), "{}", out.stderr);
-    assert!(fake.seen.lock().unwrap().is_empty());
+    assert!(fake.targets().is_empty());
 }

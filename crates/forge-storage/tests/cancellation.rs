@@ -2,15 +2,16 @@
 //! no panic, no wedged pool, and every write either fully applied or not at all.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use forge_storage::testing::{drop_postgres, scratch_postgres, scratch_sqlite_url};
+use common::fixtures::{provider, user};
+use common::{TestDb, both_backends};
 use forge_storage::*;
-
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Delays after which an operation is abandoned; 0 still polls it once.
 const DELAYS_US: [u64; 6] = [0, 1, 10, 100, 1_000, 5_000];
@@ -18,72 +19,8 @@ const DELAYS_US: [u64; 6] = [0, 1, 10, 100, 1_000, 5_000];
 /// More than either pool holds (SQLite 8, PostgreSQL 16).
 const FOLLOW_UP_QUERIES: usize = 40;
 
-/// A migrated scratch database, removed on drop.
-struct TestDb {
-    store: Store,
-    url: String,
-    pg: bool,
-}
-
-impl TestDb {
-    async fn open(pg: bool) -> TestDb {
-        let url = if pg {
-            scratch_postgres(PG_ADMIN).await.unwrap()
-        } else {
-            scratch_sqlite_url()
-        };
-        let migrate_url = url.clone();
-        tokio::task::spawn_blocking(move || Store::run_migrations(&migrate_url))
-            .await
-            .unwrap()
-            .unwrap();
-        let store = Store::connect(&url).await.unwrap();
-        TestDb { store, url, pg }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        if self.pg {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let _ = rt.block_on(drop_postgres(PG_ADMIN, &url));
-            })
-            .join();
-        } else {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{url}{suffix}"));
-            }
-        }
-    }
-}
-
-/// Generates `<name>::sqlite` and `<name>::postgres`, both on a current-thread runtime.
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "current_thread")]
-            async fn sqlite() {
-                let db = super::TestDb::open(false).await;
-                assert_eq!(db.store.backend_name(), "sqlite");
-                super::$name(&db).await;
-            }
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn postgres() {
-                let db = super::TestDb::open(true).await;
-                assert_eq!(db.store.backend_name(), "postgres");
-                super::$name(&db).await;
-            }
-        }
-    )*};
-}
-
 both_backends!(
+    current_thread;
     abandoned_reads_leave_the_pool_usable,
     abandoned_forge_key_creation_is_all_or_nothing,
     abandoned_provider_key_deletion_is_all_or_nothing,
@@ -170,31 +107,6 @@ async fn pool_still_works(store: &Store) {
     tokio::time::timeout(Duration::from_secs(30), checks)
         .await
         .expect("pool wedged after abandoned operations");
-}
-
-async fn user(store: &Store, name: &str) -> User {
-    store
-        .create_user(&NewUser {
-            username: name,
-            email: &format!("{name}@example.com"),
-            hashed_password: "$argon2id$fake",
-        })
-        .await
-        .unwrap()
-}
-
-async fn provider(store: &Store, user_id: i64, name: &str) -> ProviderKey {
-    store
-        .create_provider_key(&NewProviderKey {
-            user_id,
-            provider_name: name,
-            encrypted_api_key: b"\x01ciphertext",
-            base_url: None,
-            model_mapping: None,
-            config: None,
-        })
-        .await
-        .unwrap()
 }
 
 async fn abandoned_reads_leave_the_pool_usable(db: &TestDb) {

@@ -1,70 +1,10 @@
 //! Limit settings (`limit_settings`) against SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use forge_storage::testing::{drop_postgres, scratch_postgres, scratch_sqlite_url};
+mod common;
+
+use common::{TestDb, both_backends};
 use forge_storage::*;
-
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// A migrated scratch database, removed on drop even if the test panicked.
-struct TestDb {
-    store: Store,
-    url: String,
-    pg: bool,
-}
-
-impl TestDb {
-    async fn open(pg: bool) -> TestDb {
-        let url = if pg {
-            scratch_postgres(PG_ADMIN).await.unwrap()
-        } else {
-            scratch_sqlite_url()
-        };
-        let migrate_url = url.clone();
-        tokio::task::spawn_blocking(move || Store::run_migrations(&migrate_url))
-            .await
-            .unwrap()
-            .unwrap();
-        let store = Store::connect(&url).await.unwrap();
-        TestDb { store, url, pg }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        if self.pg {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let _ = rt.block_on(drop_postgres(PG_ADMIN, &url));
-            })
-            .join();
-        } else {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{url}{suffix}"));
-            }
-        }
-    }
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(&super::TestDb::open(false).await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(&super::TestDb::open(true).await).await;
-            }
-        }
-    )*};
-}
 
 both_backends!(
     settings_round_trip,

@@ -1,86 +1,16 @@
 //! Every repository function against SQLite and PostgreSQL, each test on its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
+use common::fixtures::{provider, user};
+use common::{TestDb, both_backends, migrate};
 use forge_storage::crypto::{SecretBox, provider_key_aad};
-use forge_storage::testing::{drop_postgres, scratch_postgres, scratch_sqlite_url};
+use forge_storage::testing::scratch_sqlite_url;
 use forge_storage::*;
-
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// A migrated scratch database; a Postgres one is dropped when this goes out of scope, even
-/// if the test panicked.
-struct TestDb {
-    store: Store,
-    url: String,
-    pg: bool,
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        Self::open(scratch_sqlite_url(), false).await
-    }
-
-    async fn postgres() -> TestDb {
-        Self::open(scratch_postgres(PG_ADMIN).await.unwrap(), true).await
-    }
-
-    async fn open(url: String, pg: bool) -> TestDb {
-        migrate(&url).await.unwrap();
-        let store = Store::connect(&url).await.unwrap();
-        TestDb { store, url, pg }
-    }
-}
-
-async fn migrate(url: &str) -> Result<(), StorageError> {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || Store::run_migrations(&url))
-        .await
-        .unwrap()
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        if self.pg {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                let _ = rt.block_on(drop_postgres(PG_ADMIN, &url));
-            })
-            .join();
-        } else {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{url}{suffix}"));
-            }
-        }
-    }
-}
-
-/// Generates `<name>::sqlite` and `<name>::postgres` from `async fn <name>(&TestDb)`.
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = super::TestDb::sqlite().await;
-                assert_eq!(db.store.backend_name(), "sqlite");
-                super::$name(&db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let db = super::TestDb::postgres().await;
-                assert_eq!(db.store.backend_name(), "postgres");
-                super::$name(&db).await;
-            }
-        }
-    )*};
-}
 
 both_backends!(
     first_user_is_admin,
@@ -137,31 +67,6 @@ async fn stored_responses_are_per_user_and_expire(db: &TestDb) {
     let future = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(60);
     assert_eq!(store.delete_responses_before(future).await.unwrap(), 1);
     assert_eq!(store.load_response(alice.id, "resp_1").await.unwrap(), None);
-}
-
-async fn user(store: &Store, name: &str) -> User {
-    store
-        .create_user(&NewUser {
-            username: name,
-            email: &format!("{name}@example.com"),
-            hashed_password: "$argon2id$fake",
-        })
-        .await
-        .unwrap()
-}
-
-async fn provider(store: &Store, user_id: i64, name: &str) -> ProviderKey {
-    store
-        .create_provider_key(&NewProviderKey {
-            user_id,
-            provider_name: name,
-            encrypted_api_key: b"\x01ciphertext",
-            base_url: None,
-            model_mapping: None,
-            config: None,
-        })
-        .await
-        .unwrap()
 }
 
 async fn forge_key(store: &Store, user_id: i64, digest: &str, scope: Option<&[i64]>) -> ForgeKey {

@@ -1,5 +1,6 @@
 //! A tiny fake Forge server (actix-web on 127.0.0.1:0, in its own thread) that answers like the
-//! Forge v1 API and records every request, plus a runner for the real `forge-cli` binary.
+//! Forge v1 API and records every request, a one-endpoint fake in [`endpoint`], and a runner
+//! for the real `forge-cli` binary that can also log in.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
@@ -12,9 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, FromRequest, Handler, HttpRequest, HttpResponse, HttpServer, Responder, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
+
+pub mod endpoint;
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "s3cret pass&=%";
@@ -59,28 +62,8 @@ pub struct FakeForge {
 impl FakeForge {
     pub fn start() -> Self {
         let state = Arc::new(State::default());
-        let shared = state.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let data = web::Data::from(shared);
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .default_service(web::to(handle))
-                })
-                .workers(1)
-                .bind(("127.0.0.1", 0))
-                .unwrap();
-                let addr = server.addrs()[0];
-                let running = server.run();
-                tx.send(addr).unwrap();
-                running.await.unwrap();
-            });
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         Self {
-            url: format!("http://{addr}"),
+            url: serve(state.clone(), handle),
             state,
         }
     }
@@ -96,6 +79,37 @@ impl FakeForge {
     pub fn release(&self) {
         self.state.released.store(true, Ordering::SeqCst);
     }
+}
+
+/// Runs an actix server on 127.0.0.1:0 in its own thread, with `state` as app data and every
+/// request going to `handler`; returns its base URL once it listens.
+pub fn serve<T, F, Args>(state: Arc<T>, handler: F) -> String
+where
+    T: Send + Sync + 'static,
+    F: Handler<Args> + Send,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let data = web::Data::from(state);
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .default_service(web::to(handler.clone()))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .unwrap();
+            let addr = server.addrs()[0];
+            let running = server.run();
+            tx.send(addr).unwrap();
+            running.await.unwrap();
+        });
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    format!("http://{addr}")
 }
 
 fn detail(status: u16, text: &str) -> HttpResponse {
@@ -460,4 +474,21 @@ pub fn run_with_stdin(server: &str, config_dir: &Path, args: &[&str], stdin: &st
 
 pub fn run(server: &str, config_dir: &Path, args: &[&str]) -> Run {
     run_with_stdin(server, config_dir, args, "")
+}
+
+/// Logs in as [`USER`] against `server`, keeping the session in `config_dir`.
+pub fn login(server: &str, config_dir: &Path) {
+    run(
+        server,
+        config_dir,
+        &["login", "--username", USER, "--password", PASSWORD],
+    )
+    .ok();
+}
+
+/// A fresh config directory holding a session for [`USER`] on `server`.
+pub fn logged_in(server: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    login(server, dir.path());
+    dir
 }
