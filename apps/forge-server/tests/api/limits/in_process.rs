@@ -151,7 +151,10 @@ async fn streamed_output_counts_against_tpm_as_it_arrives() {
     });
     let server = TestServer::start_with_config(&config(&oa, "{ tpm = 800 }")).await;
     let c = client();
-    oa.set_fault(forge_testkit::Fault::ChunkDelay(60), forge_testkit::FaultMode::Always);
+    oa.set_fault(
+        forge_testkit::Fault::ChunkDelay(60),
+        forge_testkit::FaultMode::Always,
+    );
     let mut stream = c
         .post(server.url("/v1/chat/completions"))
         .insert_header(("authorization", format!("Bearer {KEY}")))
