@@ -211,17 +211,32 @@ impl Billing<'_> {
     }
 }
 
-/// 32 hex characters from the OS: unique record and request ids.
+/// 32 hex characters, unique across processes: 16 random bytes drawn once per process, and a
+/// counter mixed in. Ids need uniqueness, not secrecy, so the request path makes no syscall.
 pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No entropy is a broken machine; a time-based id keeps accounting going.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = nanos.to_le_bytes();
-    }
-    hex::encode(bytes)
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<[u64; 2]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = SEED.get_or_init(|| {
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No entropy is a broken machine; the clock still separates processes.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            bytes = nanos.to_le_bytes();
+        }
+        let (a, b) = bytes.split_at(8);
+        [
+            u64::from_le_bytes(a.try_into().unwrap_or_default()),
+            u64::from_le_bytes(b.try_into().unwrap_or_default()),
+        ]
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // A bijective mix of the counter keeps consecutive ids from looking consecutive.
+    let mixed = (n ^ seed[1]).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!("{:016x}{:016x}", seed[0], mixed)
 }
 
 /// Settles a non-streamed attempt, or one that failed before its stream began.

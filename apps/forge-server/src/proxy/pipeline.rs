@@ -112,7 +112,17 @@ pub async fn passthrough(
     let body = transport
         .read_body_within(provider, &mut resp, MAX_UPSTREAM_BODY, target.timeouts.idle)
         .await?;
-    if is_json(&resp) && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+    // One parse reads the usage and proves the body whole; only a body without usage (or a
+    // broken one) is parsed again to tell which.
+    let usage = if is_json(&resp) {
+        usage_from_body(how.usage, &body)
+    } else {
+        None
+    };
+    if usage.is_none()
+        && is_json(&resp)
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err()
+    {
         // A body cut short by a dropped connection looks complete to awc; never pass it on.
         return Err(Error::UpstreamUnreachable {
             provider: provider.to_owned(),
@@ -121,7 +131,7 @@ pub async fn passthrough(
     }
     if let Some(meter) = &target.meter {
         meter.capture_response(&body);
-        if let Some(usage) = usage_from_body(how.usage, &body) {
+        if let Some(usage) = usage {
             meter.set_usage(usage);
         }
     }

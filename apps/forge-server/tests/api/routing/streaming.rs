@@ -145,3 +145,27 @@ async fn a_failure_after_content_ends_with_an_error_and_is_never_spliced() {
     let health = crate::routing::admin::deployment_failures(&server, "a/gpt-4o-mini#0").await;
     assert_eq!(health, 3);
 }
+
+#[actix_rt::test]
+async fn a_total_timeout_bounds_answers_and_streams() {
+    let a = openai();
+    let b = openai();
+    let config = two_deployments(&a, &b, "strategy = \"priority\"\ntimeouts = { total_ms = 400 }");
+    let server = TestServer::start_with_config(&config).await;
+    let c = client();
+    // An answer that takes longer than the total is cut at the total, not retried elsewhere
+    // (the upstream had the request the whole time).
+    a.set_fault(Fault::DelayHeaders(2_000), FaultMode::Once);
+    let started = std::time::Instant::now();
+    let reply = chat(&c, &server, &chat_body("m", false), &[]).await;
+    assert_eq!(reply.status, 504, "{}", reply.text);
+    assert!(started.elapsed() < std::time::Duration::from_millis(1_500));
+    assert_eq!(b.request_count(), 0);
+    // A stream that outlives the total ends with an error event after its partial content.
+    a.set_fault(Fault::ChunkDelay(150), FaultMode::Once);
+    let (status, _, events) =
+        stream(&c, &server, "/v1/chat/completions", &chat_body("m", true)).await;
+    assert_eq!(status, 200);
+    assert!(has_error_event(&events), "{events:?}");
+    assert!(!events.iter().any(|e| e.is_done()));
+}

@@ -6,7 +6,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use super::common::*;
-use crate::harness::{TestServer, client, read};
+use crate::harness::{Backend, TestServer, client, read};
+use crate::on_both_backends;
 use crate::routing::common::{
     KEY, anthropic, anthropic_provider, chat_body, openai, openai_provider, static_key,
 };
@@ -47,11 +48,10 @@ fn messages_body(stream: bool) -> Value {
     })
 }
 
-#[actix_rt::test]
-async fn totals_equal_what_the_upstreams_reported() {
+async fn totals_equal_what_the_upstreams_reported(backend: Backend) {
     let oa = openai();
     let claude = anthropic();
-    let server = TestServer::start_with_config(&config(&oa, &claude)).await;
+    let server = TestServer::start_with_config_on(backend, &config(&oa, &claude)).await;
     let c = client();
     // What the upstreams report for these exact requests, learnt from unstreamed answers.
     let one = read(post(&c, &server, "/v1/chat/completions", &chat_body("m", false)).await).await;
@@ -127,8 +127,7 @@ async fn totals_equal_what_the_upstreams_reported() {
     assert_eq!(records.iter().filter(|r| r.streamed).count(), 4 * rounds);
 }
 
-#[actix_rt::test]
-async fn prices_are_applied_and_unknown_ones_stay_unknown() {
+async fn prices_are_applied_and_unknown_ones_stay_unknown(backend: Backend) {
     let oa = openai();
     let claude = anthropic();
     let config = config(&oa, &claude).replace(
@@ -141,7 +140,7 @@ async fn prices_are_applied_and_unknown_ones_stay_unknown() {
         "model = \"gpt-4o\" }",
         "model = \"gpt-4o-mini-internal-ft\" }",
     );
-    let server = TestServer::start_with_config(&config).await;
+    let server = TestServer::start_with_config_on(backend, &config).await;
     let c = client();
     let priced =
         read(post(&c, &server, "/v1/chat/completions", &chat_body("m", false)).await).await;
@@ -177,11 +176,10 @@ async fn prices_are_applied_and_unknown_ones_stay_unknown() {
     assert_eq!(u.cost_nanos, None);
 }
 
-#[actix_rt::test]
-async fn a_client_that_leaves_mid_stream_is_still_charged_for_what_it_got() {
+async fn a_client_that_leaves_mid_stream_is_still_charged_for_what_it_got(backend: Backend) {
     let oa = openai();
     let claude = anthropic();
-    let server = TestServer::start_with_config(&config(&oa, &claude)).await;
+    let server = TestServer::start_with_config_on(backend, &config(&oa, &claude)).await;
     let c = client();
     oa.set_fault(
         forge_testkit::Fault::ChunkDelay(150),
@@ -208,3 +206,9 @@ async fn a_client_that_leaves_mid_stream_is_still_charged_for_what_it_got() {
     );
     assert_eq!(r.error_class.as_deref(), Some("client_disconnected"));
 }
+
+on_both_backends!(
+    totals_equal_what_the_upstreams_reported,
+    prices_are_applied_and_unknown_ones_stay_unknown,
+    a_client_that_leaves_mid_stream_is_still_charged_for_what_it_got,
+);

@@ -9,6 +9,7 @@ use futures_util::future::join_all;
 
 use super::common::*;
 use crate::harness::{Backend, PG_ADMIN_URL, TestServer, client};
+use crate::on_both_backends;
 use crate::routing::common::{KEY, chat_body, openai, openai_provider, static_key};
 
 fn config(oa: &forge_testkit::FakeOpenAi) -> String {
@@ -31,10 +32,9 @@ fn psql(sql: &str) {
     );
 }
 
-#[actix_rt::test]
-async fn a_graceful_shutdown_loses_no_record_of_requests_in_flight() {
+async fn a_graceful_shutdown_loses_no_record_of_requests_in_flight(backend: Backend) {
     let oa = openai();
-    let mut server = TestServer::start_with_config(&config(&oa)).await;
+    let mut server = TestServer::start_with_config_on(backend, &config(&oa)).await;
     let c = client();
     oa.set_fault(
         forge_testkit::Fault::ChunkDelay(100),
@@ -119,3 +119,5 @@ async fn records_made_while_the_database_is_down_are_journaled_and_replayed_once
     assert_eq!(store.insert_usage(found.clone()).await.unwrap(), 0);
     assert_eq!(records(&server).await.len(), n);
 }
+
+on_both_backends!(a_graceful_shutdown_loses_no_record_of_requests_in_flight);
