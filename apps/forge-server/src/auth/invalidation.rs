@@ -12,6 +12,10 @@ use redis::aio::ConnectionManager;
 
 use crate::state::AppState;
 
+/// Pause before resubscribing after the channel was lost (a reconnect backoff, not a wait for
+/// readiness: the subscription itself is the readiness check).
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
 pub struct Invalidation {
     conn: Option<ConnectionManager>,
     channel: String,
@@ -59,7 +63,7 @@ pub async fn listen(state: web::Data<AppState>, url: String) {
             tracing::warn!(error = %e, "cache invalidation channel lost; reconnecting");
         }
         resumed = true;
-        actix_rt::time::sleep(Duration::from_secs(1)).await;
+        actix_rt::time::sleep(RECONNECT_AFTER).await;
     }
 }
 

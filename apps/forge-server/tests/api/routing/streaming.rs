@@ -150,7 +150,11 @@ async fn a_failure_after_content_ends_with_an_error_and_is_never_spliced() {
 async fn a_total_timeout_bounds_answers_and_streams() {
     let a = openai();
     let b = openai();
-    let config = two_deployments(&a, &b, "strategy = \"priority\"\ntimeouts = { total_ms = 400 }");
+    let config = two_deployments(
+        &a,
+        &b,
+        "strategy = \"priority\"\ntimeouts = { total_ms = 400 }",
+    );
     let server = TestServer::start_with_config(&config).await;
     let c = client();
     // An answer that takes longer than the total is cut at the total, not retried elsewhere
