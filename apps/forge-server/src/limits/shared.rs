@@ -113,7 +113,9 @@ async fn run<T: redis::FromRedisValue>(
 /// A connection that is made on first use and remade after failures, so an instance starts
 /// (and applies its `[limits]` fallback) while Redis is down.
 pub fn connect(url: &str) -> Result<ConnectionManager, String> {
-    let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+    // The parser's message may quote the URL, password included: say only that it is bad.
+    let client =
+        redis::Client::open(url).map_err(|_| "REDIS_URL is not a valid redis:// URL".to_owned())?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CALL_TIMEOUT))
         .set_response_timeout(Some(CALL_TIMEOUT))
