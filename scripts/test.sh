@@ -3,7 +3,9 @@
 #   1. the supply-chain policy (cargo deny: bans, licenses, sources),
 #   2. all Rust tests with cargo-nextest (unit, integration against real HTTP fake upstreams,
 #      storage and server suites on SQLite and on the local PostgreSQL),
-#   3. end-to-end tests in Python with the official `openai` SDK and the real forge-cli binary.
+#   3. end-to-end tests in Python with the official `openai` SDK and the real forge-cli binary,
+#   4. the real coding-agent CLIs (Claude Code, Codex, Gemini CLI, pinned in tests/agents) run
+#      through forge-server against fake upstreams of every kind.
 # Needs PostgreSQL at $FORGE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test) and
 # Redis at 127.0.0.1:6379 (the multi-instance limit tests); both are started if installed and down.
 set -euo pipefail
@@ -65,4 +67,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
   echo "$want" > "$stamp"
 fi
-FORGE_BIN_DIR="$PWD/target/debug" "$venv/bin/python" -m pytest -q tests/e2e
+
+log "coding-agent CLIs (npm, pinned in tests/agents/package-lock.json)"
+agents=tests/agents
+want=$(sha256sum "$agents/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$agents/node_modules/.forge-stamp" 2>/dev/null)" != "$want" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  (cd "$agents" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$agents/node_modules/.forge-stamp"
+fi
+
+FORGE_BIN_DIR="$PWD/target/debug" FORGE_AGENT_BIN_DIR="$PWD/$agents/node_modules/.bin" \
+  "$venv/bin/python" -m pytest -q tests/e2e

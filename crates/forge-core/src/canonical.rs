@@ -43,6 +43,11 @@ pub struct ChatRequest {
     pub extra: Extra,
     /// Fields only the named source dialect's renderer may emit; see `DialectExtra`.
     pub dialect_extra: DialectExtra,
+    /// What the source parser read but no upstream can be given (a hosted tool Forge cannot
+    /// map, an input item of an unknown type), named for the `x-forge-dropped` header. The
+    /// request still goes out without them rather than failing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
 }
 
 impl ChatRequest {
@@ -64,7 +69,56 @@ impl ChatRequest {
             user: None,
             extra: Extra::new(),
             dialect_extra: DialectExtra::new(),
+            dropped: Vec::new(),
         }
+    }
+
+    /// Everything a renderer for the `target` dialect leaves out: what the parser dropped,
+    /// the source dialect's own settings (`dialect_extra` of another dialect) and content
+    /// blocks only that dialect understands. Sorted and deduplicated; empty when nothing is.
+    pub fn dropped_for(&self, target: &str) -> Vec<String> {
+        let mut out = self.dropped.clone();
+        for (dialect, fields) in &self.dialect_extra {
+            if dialect != target {
+                out.extend(
+                    fields
+                        .keys()
+                        .filter(|k| !HINT_KEYS.contains(&k.as_str()))
+                        .cloned(),
+                );
+            }
+        }
+        if target != "openai" {
+            // `extra` holds OpenAI request fields; only the OpenAI renderer forwards them.
+            out.extend(
+                self.extra
+                    .keys()
+                    .filter(|k| k.as_str() != "parallel_tool_calls")
+                    .cloned(),
+            );
+        }
+        for message in &self.messages {
+            for part in &message.content {
+                if let ContentPart::Native { dialect, block } = part
+                    && dialect != target
+                {
+                    let kind = block.get("type").and_then(Value::as_str).unwrap_or("block");
+                    out.push(format!("content:{kind}"));
+                }
+            }
+        }
+        if target == "openai"
+            && matches!(
+                self.thinking,
+                Some(Thinking::Enabled { .. } | Thinking::Adaptive)
+            )
+            && !takes_reasoning_effort(&self.model)
+        {
+            out.push("thinking".to_owned());
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The thinking budget to send upstream: the explicit one, else one derived from
@@ -73,7 +127,9 @@ impl ChatRequest {
         match &self.thinking {
             Some(Thinking::Enabled { budget_tokens }) => Some(*budget_tokens),
             Some(Thinking::Disabled) => None,
-            None => self.reasoning_effort.as_deref().and_then(effort_budget),
+            Some(Thinking::Adaptive) | None => {
+                self.reasoning_effort.as_deref().and_then(effort_budget)
+            }
         }
     }
 
@@ -94,12 +150,21 @@ impl ChatRequest {
     }
 }
 
+/// `dialect_extra` keys that only steer caching or bookkeeping: leaving them out changes
+/// nothing in the answer, so they are not reported as dropped.
+const HINT_KEYS: &[&str] = &["tool_cache_control", "metadata"];
+
 /// Extended thinking as a token budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Thinking {
     Disabled,
-    Enabled { budget_tokens: u64 },
+    Enabled {
+        budget_tokens: u64,
+    },
+    /// The model decides how much to think (Anthropic `adaptive`, Gemini's dynamic budget);
+    /// `reasoning_effort`, when set, says how hard.
+    Adaptive,
 }
 
 /// The thinking budget for an OpenAI-style `reasoning_effort`; `none` (and unknown
@@ -108,9 +173,31 @@ pub fn effort_budget(effort: &str) -> Option<u64> {
     match effort {
         "minimal" | "low" => Some(1024),
         "medium" => Some(4096),
-        "high" => Some(16384),
+        "high" | "xhigh" | "max" => Some(16384),
         _ => None,
     }
+}
+
+/// Model families known to accept `reasoning_effort` on chat completions (OpenAI's o-series
+/// and GPT-5, gpt-oss, and the hosts' reasoning models that document it); the name is
+/// compared after any `vendor/` prefix. A budget-derived effort goes only to these.
+pub fn takes_reasoning_effort(model: &str) -> bool {
+    const FAMILIES: &[&str] = &[
+        "o1",
+        "o3",
+        "o4",
+        "gpt-5",
+        "gpt-oss",
+        "grok-3-mini",
+        "qwen3",
+        "deepseek-r1",
+    ];
+    let name = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    FAMILIES.iter().any(|f| name.starts_with(f))
 }
 
 /// The `reasoning_effort` closest to a thinking budget, for dialects that only take levels.

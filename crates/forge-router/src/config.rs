@@ -150,9 +150,30 @@ pub struct ProviderConfig {
     pub keys: Vec<ProviderKeyConfig>,
     /// Azure OpenAI's `api-version` query parameter.
     pub api_version: Option<String>,
+    /// Whether an OpenAI-kind host serves the Responses API itself (`native`) or gets
+    /// Responses requests translated to chat completions (`translate`); unset, the
+    /// provider table decides by name.
+    #[serde(default)]
+    pub responses: Option<ResponsesMode>,
     /// Active health checks: each key's model listing is fetched this often; a failure counts
     /// against the key's deployments, a success ends their cooldown early.
     pub health_check: Option<HealthCheckConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponsesMode {
+    Native,
+    Translate,
+}
+
+impl ResponsesMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponsesMode::Native => "native",
+            ResponsesMode::Translate => "translate",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

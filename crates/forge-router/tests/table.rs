@@ -100,3 +100,45 @@ fn empty_config_has_no_routes() {
     assert!(table.routes().next().is_none());
     assert!(table.default_route().is_none());
 }
+
+#[test]
+fn responses_mode_reaches_the_deployment() {
+    let table = table(
+        r#"
+[[providers]]
+name = "deepseek"
+kind = "openai-compatible"
+base_url = "https://api.deepseek.com"
+responses = "translate"
+keys = [{ key = "k" }]
+
+[[providers]]
+name = "vllm"
+kind = "openai-compatible"
+base_url = "https://vllm.internal/v1"
+responses = "native"
+keys = [{ key = "k" }]
+
+[models.chat]
+deployments = [{ provider = "deepseek", model = "deepseek-chat" }, { provider = "vllm", model = "qwen" }]
+"#,
+    );
+    let mode = |id: &str| table.deployment_by_id(id).unwrap().1.responses;
+    assert_eq!(
+        mode("deepseek/deepseek-chat#0"),
+        Some(forge_router::config::ResponsesMode::Translate)
+    );
+    assert_eq!(
+        mode("vllm/qwen#0"),
+        Some(forge_router::config::ResponsesMode::Native)
+    );
+    let bad = r#"
+[[providers]]
+name = "x"
+kind = "openai-compatible"
+base_url = "https://x/v1"
+responses = "sometimes"
+keys = [{ key = "k" }]
+"#;
+    assert!(forge_router::Config::parse(bad, &common::fake_env).is_err());
+}

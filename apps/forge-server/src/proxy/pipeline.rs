@@ -87,12 +87,24 @@ pub struct Passthrough {
 /// Relays the upstream's answer unchanged: streamed as it arrives, or whole.
 pub async fn passthrough(
     transport: &Transport,
-    mut target: Target,
+    target: Target,
     req: UpstreamRequest,
     stream: bool,
     how: Passthrough,
 ) -> Result<HttpResponse, Error> {
-    let mut resp = send(transport, &target, req).await?;
+    let resp = send(transport, &target, req).await?;
+    relay_answer(transport, target, resp, stream, how).await
+}
+
+/// Relays an upstream's successful answer unchanged (the second half of `passthrough`, for
+/// callers that look at a failed `send` before giving up).
+pub async fn relay_answer(
+    transport: &Transport,
+    mut target: Target,
+    mut resp: UpstreamResponse,
+    stream: bool,
+    how: Passthrough,
+) -> Result<HttpResponse, Error> {
     let provider = target.provider.as_str();
     if stream {
         let metering = target.meter.take().map(|meter| {
@@ -145,6 +157,35 @@ pub async fn passthrough(
     Ok(out.body(body))
 }
 
+/// Most names `x-forge-dropped` lists, and the longest name it keeps.
+const MAX_DROPPED: usize = 20;
+const MAX_DROPPED_NAME: usize = 64;
+
+/// Names, in the `x-forge-dropped` response header, what the translation for this upstream
+/// left out of the client's request (see `ChatRequest::dropped_for`). Names come from the
+/// client's own field and type names, cut to a safe header alphabet.
+pub fn mark_dropped(resp: &mut HttpResponse, dialect: &str, request: &ChatRequest) {
+    let dropped = request.dropped_for(dialect);
+    if dropped.is_empty() {
+        return;
+    }
+    let names: Vec<String> = dropped
+        .iter()
+        .take(MAX_DROPPED)
+        .map(|name| {
+            name.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "_.:-[]".contains(*c))
+                .take(MAX_DROPPED_NAME)
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect();
+    if let Ok(value) = header::HeaderValue::from_str(&names.join(", ")) {
+        resp.headers_mut()
+            .insert(header::HeaderName::from_static("x-forge-dropped"), value);
+    }
+}
+
 /// Sends a canonical request to any upstream and answers in the client's dialect.
 pub async fn translated(
     transport: &Transport,
@@ -153,19 +194,23 @@ pub async fn translated(
     render: Render,
 ) -> Result<HttpResponse, Error> {
     let upstream_req = target.upstream.chat_request(request)?;
+    let dialect = target.upstream.dialect();
     let mut resp = send(transport, &target, upstream_req).await?;
-    if request.stream {
-        return translate_stream(transport, resp, target, request, &render, None).await;
-    }
-    let answer = read_answer(transport, &target, request, &mut resp).await?;
-    let body = render.response(&answer)?;
-    if let Some(meter) = &target.meter {
-        // What the client gets, rather than the upstream's dialect.
-        meter.capture_response(&body);
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    let mut out = if request.stream {
+        translate_stream(transport, resp, target, request, &render, None).await?
+    } else {
+        let answer = read_answer(transport, &target, request, &mut resp).await?;
+        let body = render.response(&answer)?;
+        if let Some(meter) = &target.meter {
+            // What the client gets, rather than the upstream's dialect.
+            meter.capture_response(&body);
+        }
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body)
+    };
+    mark_dropped(&mut out, dialect, request);
+    Ok(out)
 }
 
 /// Relays an upstream stream translated into the client's dialect.

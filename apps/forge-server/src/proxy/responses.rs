@@ -2,7 +2,10 @@
 //! keep their own state); Anthropic and Gemini upstreams get it translated, and Forge stores each
 //! turn's conversation so a follow-up with `previous_response_id` can be rebuilt for them.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
+use arc_swap::ArcSwap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use forge_core::Error;
@@ -65,7 +68,10 @@ async fn route(
         max_tokens: max_tokens_of(&object, &["max_output_tokens"]),
     };
     dispatch(state, transport, call, async |target: Target| {
-        if let Upstream::OpenAi(adapter) = &target.upstream {
+        if let Upstream::OpenAi(adapter) = &target.upstream
+            && adapter.serves_responses()
+            && !NO_RESPONSES_ROUTE.lacks(adapter.base_url())
+        {
             let upstream_req =
                 adapter.passthrough(Endpoint::Responses, with_model(&object, &target.model));
             let how = Passthrough {
@@ -73,7 +79,20 @@ async fn route(
                 usage: SniffDialect::OpenAiResponses,
                 strip_usage: false,
             };
-            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
+            let base_url = adapter.base_url().to_owned();
+            match pipeline::send(transport, &target, upstream_req).await {
+                Ok(resp) => {
+                    return pipeline::relay_answer(transport, target, resp, stream, how).await;
+                }
+                Err(e) if is_missing_route(&e) => {
+                    tracing::info!(
+                        provider = %target.provider,
+                        "no Responses API at this host; translating to chat completions from now on"
+                    );
+                    NO_RESPONSES_ROUTE.remember(base_url);
+                }
+                Err(e) => return Err(e),
+            }
         }
         let (wire, mut canonical) = match &prepared {
             Some(ready) => ready.clone(),
@@ -98,6 +117,40 @@ async fn route(
     .await
 }
 
+/// Hosts whose native `/responses` answered 404/405: later requests to them are translated
+/// without trying again (until the server restarts).
+static NO_RESPONSES_ROUTE: MissingRoutes = MissingRoutes::new();
+
+/// A set of base URLs, read lock-free on every Responses request and written once per host.
+struct MissingRoutes(LazyLock<ArcSwap<HashSet<String>>>);
+
+impl MissingRoutes {
+    const fn new() -> Self {
+        MissingRoutes(LazyLock::new(|| ArcSwap::from_pointee(HashSet::new())))
+    }
+
+    fn lacks(&self, base_url: &str) -> bool {
+        self.0.load().contains(base_url)
+    }
+
+    fn remember(&self, base_url: String) {
+        self.0.rcu(|set| {
+            let mut set = HashSet::clone(set);
+            set.insert(base_url.clone());
+            set
+        });
+    }
+}
+
+/// A 404 or 405 that is not about the model: the host has no such route.
+fn is_missing_route(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Upstream { status: 404 | 405, code, .. }
+            if code.as_deref() != Some("model_not_found")
+    )
+}
+
 /// One translated attempt: the answer rendered as a Responses API object, and the turn stored
 /// so `previous_response_id` can continue it.
 async fn translated(
@@ -116,6 +169,7 @@ async fn translated(
     // Static gateway keys have no user to keep conversations for.
     let keep = ctx.gateway.is_none();
     let upstream_req = target.upstream.chat_request(&canonical)?;
+    let dialect = target.upstream.dialect();
     let mut resp = pipeline::send(transport, &target, upstream_req).await?;
     if canonical.stream {
         let hook = if keep {
@@ -129,8 +183,10 @@ async fn translated(
         } else {
             None
         };
-        return pipeline::translate_stream(transport, resp, target, &canonical, &render, hook)
-            .await;
+        let mut out =
+            pipeline::translate_stream(transport, resp, target, &canonical, &render, hook).await?;
+        pipeline::mark_dropped(&mut out, dialect, &canonical);
+        return Ok(out);
     }
     let answer = pipeline::read_answer(transport, &target, &canonical, &mut resp).await?;
     let object = response_from_canonical(&answer, &wire, &id);
@@ -141,7 +197,9 @@ async fn translated(
         };
         save(&state.store, ctx.user_id, &id, &stored).await;
     }
-    Ok(HttpResponse::Ok().json(object))
+    let mut out = HttpResponse::Ok().json(object);
+    pipeline::mark_dropped(&mut out, dialect, &canonical);
+    Ok(out)
 }
 
 async fn load_conversation(

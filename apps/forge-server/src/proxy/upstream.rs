@@ -86,7 +86,8 @@ impl Upstream {
         Ok(match &p.family {
             ProviderFamily::OpenAi(info) => Upstream::OpenAi(
                 OpenAiAdapter::new(info, base, &p.api_key)?
-                    .with_api_version(p.config.get("api_version").map(String::as_str)),
+                    .with_api_version(p.config.get("api_version").map(String::as_str))
+                    .with_responses_mode(p.config.get("responses").map(String::as_str)),
             ),
             ProviderFamily::Anthropic => {
                 Upstream::Anthropic(AnthropicAdapter::new(base, &p.api_key, None))
@@ -109,12 +110,22 @@ impl Upstream {
                 };
                 Upstream::OpenAi(
                     OpenAiAdapter::new(&info, base, key)?
-                        .with_api_version(d.api_version.as_deref()),
+                        .with_api_version(d.api_version.as_deref())
+                        .with_responses_mode(d.responses.map(|m| m.as_str())),
                 )
             }
             ConfigKind::Anthropic => Upstream::Anthropic(AnthropicAdapter::new(base, key, None)),
             ConfigKind::Gemini => Upstream::Gemini(GeminiAdapter::new(base, key)),
         })
+    }
+
+    /// The canonical dialect name this upstream is rendered in (`ChatRequest::dropped_for`).
+    pub fn dialect(&self) -> &'static str {
+        match self {
+            Upstream::OpenAi(_) => "openai",
+            Upstream::Anthropic(_) => "anthropic",
+            Upstream::Gemini(_) => "gemini",
+        }
     }
 
     pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {

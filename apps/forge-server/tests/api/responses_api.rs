@@ -319,11 +319,47 @@ async fn openai_upstreams_get_the_responses_api_natively() {
         &json!({ "model": "openai/gpt-4o-mini", "input": "hi", "custom_field": 1 }),
     )
     .await;
-    let seen = s.openai.last_request().unwrap();
+    let seen = s.openai.requests().into_iter().next().unwrap();
     assert_eq!(seen.path, "/v1/responses");
     assert_eq!(seen.body["model"], "gpt-4o-mini");
     assert_eq!(
         seen.body["custom_field"], 1,
         "passthrough keeps every field"
+    );
+}
+
+/// The test kit's OpenAI fake has no `/v1/responses`, like most OpenAI-compatible hosts: the
+/// native attempt's 404 falls back to translation once, and the host is remembered.
+#[actix_rt::test]
+async fn a_host_without_the_responses_api_gets_chat_completions() {
+    let s = setup().await;
+    let body = json!({
+        "model": "openai/gpt-4o-mini",
+        "input": "hi",
+        "include": ["reasoning.encrypted_content"],
+        "store": false,
+        "tools": [{"type": "web_search", "external_web_access": false}]
+    });
+    let reply = post(&s, &s.key, &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["object"], "response");
+    assert_eq!(reply.body["status"], "completed");
+    assert_eq!(reply.header("x-forge-dropped"), Some("tools:web_search"));
+    let paths: Vec<String> = s.openai.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/v1/responses", "/v1/chat/completions"]);
+    let chat = s.openai.last_request().unwrap();
+    assert!(chat.body.get("tools").is_none(), "{}", chat.body);
+
+    let reply = post(&s, &s.key, &body).await;
+    assert_eq!(reply.status, 200);
+    let paths: Vec<String> = s.openai.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/responses",
+            "/v1/chat/completions",
+            "/v1/chat/completions"
+        ],
+        "the missing route is remembered"
     );
 }

@@ -124,6 +124,7 @@ pub fn request_to_canonical(req: &MessagesRequest) -> ChatRequest {
                 disable_parallel_tool_use,
             } => (ToolChoice::Named(name.clone()), *disable_parallel_tool_use),
             WireChoice::None => (ToolChoice::None, None),
+            WireChoice::Unknown => (ToolChoice::Auto, None),
         };
         if no_parallel == Some(true) {
             // OpenAI's name for the same switch; the OpenAI renderer forwards it as is.
@@ -141,12 +142,31 @@ pub fn request_to_canonical(req: &MessagesRequest) -> ChatRequest {
     out.top_k = req.top_k;
     out.stop = req.stop_sequences.clone().unwrap_or_default();
     out.stream = req.stream.unwrap_or(false);
-    out.thinking = req.thinking.as_ref().map(|t| match t {
-        ThinkingConfig::Enabled { budget_tokens } => Thinking::Enabled {
+    out.thinking = req.thinking.as_ref().and_then(|t| match t {
+        ThinkingConfig::Enabled { budget_tokens } => Some(Thinking::Enabled {
             budget_tokens: *budget_tokens,
-        },
-        ThinkingConfig::Disabled => Thinking::Disabled,
+        }),
+        ThinkingConfig::Disabled => Some(Thinking::Disabled),
+        ThinkingConfig::Adaptive => Some(Thinking::Adaptive),
+        ThinkingConfig::Unknown => None,
     });
+    if matches!(req.thinking, Some(ThinkingConfig::Unknown)) {
+        out.dropped.push("thinking".to_owned());
+    }
+    if matches!(req.tool_choice, Some(WireChoice::Unknown)) {
+        out.dropped.push("tool_choice".to_owned());
+    }
+    // `output_config.effort` (how hard an adaptive thinker works) is the nearest thing other
+    // dialects have to a reasoning effort; the whole object stays for Anthropic.
+    out.reasoning_effort = req
+        .extra
+        .get("output_config")
+        .and_then(|c| c.get("effort"))
+        .and_then(Value::as_str)
+        .map(|effort| match effort {
+            "max" | "xhigh" => "high".to_owned(),
+            other => other.to_owned(),
+        });
     out.user = req.metadata.as_ref().and_then(|m| m.user_id.clone());
     out.extra = extra;
     if !native.is_empty() {
@@ -165,8 +185,11 @@ fn message_to_canonical(m: &InputMessage) -> Vec<Message> {
     let role = match m.role {
         WireRole::User => Role::User,
         WireRole::Assistant => Role::Assistant,
+        // Kept at its place: OpenAI-style upstreams take system messages anywhere, and
+        // dialects with one system field gather them.
+        WireRole::System => Role::System,
     };
-    if role == Role::Assistant {
+    if role != Role::User {
         return vec![Message::new(role, parts)];
     }
     let mut results = Vec::new();
@@ -509,6 +532,7 @@ pub fn request_from_canonical(req: &ChatRequest, default_max_tokens: u64) -> Mes
                 disable_parallel_tool_use: Some(true),
             },
             Some(WireChoice::None) => WireChoice::None,
+            Some(WireChoice::Unknown) => WireChoice::Unknown,
         });
     }
     let forced = matches!(
@@ -521,7 +545,7 @@ pub fn request_from_canonical(req: &ChatRequest, default_max_tokens: u64) -> Mes
     out.tool_choice = choice;
 
     // Thinking, within Anthropic's constraints.
-    let budget = if forced || json_schema.is_some() {
+    let budget = if forced || json_schema.is_some() || req.thinking == Some(Thinking::Adaptive) {
         None
     } else {
         req.thinking_budget()
@@ -548,6 +572,8 @@ pub fn request_from_canonical(req: &ChatRequest, default_max_tokens: u64) -> Mes
         }
     } else if req.thinking == Some(Thinking::Disabled) {
         out.thinking = Some(ThinkingConfig::Disabled);
+    } else if req.thinking == Some(Thinking::Adaptive) && !forced && json_schema.is_none() {
+        out.thinking = Some(ThinkingConfig::Adaptive);
     }
 
     for (key, value) in native {

@@ -593,3 +593,99 @@ fn effort_and_budget_helpers() {
     req.thinking = Some(Thinking::Disabled);
     assert_eq!(req.thinking_budget(), None);
 }
+
+/// What Claude Code 2.1 sends: a system message mid-conversation, adaptive thinking with an
+/// effort, context management and a beta `thinking` type this crate does not know yet.
+#[test]
+fn claude_code_2_1_request_translates() {
+    let original: MessagesRequest = serde_json::from_value(json!({
+        "model": "gpt-5.1",
+        "max_tokens": 32000,
+        "system": [{"type": "text", "text": "You are an agent."}],
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "system", "content": [{"type": "text", "text": "Mode changed."}]},
+            {"role": "user", "content": [{"type": "text", "text": "go", "cache_control": {"type": "ephemeral"}}]}
+        ],
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "max"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "metadata": {"user_id": "{\"session_id\":\"s\"}"},
+        "stream": true
+    }))
+    .unwrap();
+    let canonical = request_to_canonical(&original);
+    let roles: Vec<Role> = canonical.messages.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [
+            Role::System,
+            Role::User,
+            Role::Assistant,
+            Role::System,
+            Role::User
+        ]
+    );
+    assert_eq!(canonical.thinking, Some(Thinking::Adaptive));
+    assert_eq!(canonical.reasoning_effort.as_deref(), Some("high"));
+    assert_eq!(
+        canonical.dropped_for("openai"),
+        ["context_management", "output_config"]
+    );
+    assert!(canonical.dropped_for("anthropic").is_empty());
+
+    // OpenAI keeps the system message where it was; Anthropic gets it back as adaptive.
+    let openai = to_json(&chat_request_from_canonical(&canonical));
+    assert_eq!(openai["messages"][3]["role"], "system");
+    assert_eq!(openai["reasoning_effort"], "high");
+    let anthropic = request_from_canonical(&canonical, 4096);
+    assert_eq!(anthropic.thinking, Some(ThinkingConfig::Adaptive));
+    assert!(
+        anthropic
+            .messages
+            .iter()
+            .all(|m| m.role != WireRole::System)
+    );
+
+    // An unknown thinking type is left out and named, not refused.
+    let newer: MessagesRequest = serde_json::from_value(json!({
+        "model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}],
+        "thinking": {"type": "interleaved-deluxe", "budget": 3}
+    }))
+    .unwrap();
+    let canonical = request_to_canonical(&newer);
+    assert_eq!(canonical.thinking, None);
+    assert_eq!(canonical.dropped_for("gemini"), ["thinking"]);
+}
+
+#[test]
+fn budget_becomes_effort_only_for_reasoning_models() {
+    let mut req = ChatRequest::new("gpt-4o", vec![Message::text_message(Role::User, "x")]);
+    req.thinking = Some(Thinking::Enabled {
+        budget_tokens: 20000,
+    });
+    assert_eq!(chat_request_from_canonical(&req).reasoning_effort, None);
+    assert_eq!(req.dropped_for("openai"), ["thinking"]);
+    req.model = "openai/o3-mini".into();
+    assert_eq!(
+        chat_request_from_canonical(&req)
+            .reasoning_effort
+            .as_deref(),
+        Some("high")
+    );
+    assert!(req.dropped_for("openai").is_empty());
+
+    // Adaptive thinking with an effort: the effort goes only where it is taken, too.
+    req.thinking = Some(Thinking::Adaptive);
+    req.reasoning_effort = Some("high".into());
+    assert_eq!(
+        chat_request_from_canonical(&req)
+            .reasoning_effort
+            .as_deref(),
+        Some("high")
+    );
+    req.model = "gpt-4o".into();
+    assert_eq!(chat_request_from_canonical(&req).reasoning_effort, None);
+    assert_eq!(req.dropped_for("openai"), ["thinking"]);
+}

@@ -103,6 +103,9 @@ pub struct CountTokensResponse {
 pub enum Role {
     User,
     Assistant,
+    /// A system message in the middle of the conversation (Claude Code sends them under
+    /// the `mid-conversation-system-2026-04-07` beta).
+    System,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -292,11 +295,21 @@ pub enum ToolChoice {
         disable_parallel_tool_use: Option<bool>,
     },
     None,
+    /// A choice type newer than this crate: translated as `auto` and reported as dropped.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ThinkingConfig {
-    Enabled { budget_tokens: u64 },
+    Enabled {
+        budget_tokens: u64,
+    },
     Disabled,
+    /// The model decides how much to think; `output_config.effort` says how hard.
+    Adaptive,
+    /// A thinking type newer than this crate: translated as no setting and reported.
+    #[serde(other)]
+    Unknown,
 }

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentPart, FinishReason, ImageSource, Message, Role, Thinking,
-    Tool, ToolChoice, Usage, budget_effort,
+    Tool, ToolChoice, Usage,
 };
 use crate::error::Error;
 
@@ -736,10 +736,10 @@ fn generation_to_canonical(g: &GenerationConfig, out: &mut ChatRequest, x: &mut 
             Some(0) => out.thinking = Some(Thinking::Disabled),
             Some(b) if b > 0 => {
                 let budget = b.unsigned_abs();
+                // Renderers that take levels derive one (for models that accept it).
                 out.thinking = Some(Thinking::Enabled {
                     budget_tokens: budget,
                 });
-                out.reasoning_effort = Some(budget_effort(budget).to_owned());
             }
             _ => {}
         }

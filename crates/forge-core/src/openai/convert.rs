@@ -12,7 +12,7 @@ use super::{
 };
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentPart, FinishReason, ImageSource, Message, Role, StreamEvent,
-    Thinking, Tool, ToolChoice, Usage, budget_effort,
+    Thinking, Tool, ToolChoice, Usage, budget_effort, takes_reasoning_effort,
 };
 use crate::error::Error;
 
@@ -85,6 +85,7 @@ pub fn chat_request_to_canonical(req: &ChatCompletionRequest) -> Result<ChatRequ
         user: req.user.clone(),
         extra,
         dialect_extra: Default::default(),
+        dropped: Vec::new(),
     })
 }
 
@@ -220,11 +221,20 @@ pub fn chat_request_from_canonical(req: &ChatRequest) -> ChatCompletionRequest {
         });
     }
     out.response_format = req.response_format.clone();
-    // A thinking budget (Anthropic, Gemini clients) becomes the nearest effort level.
-    out.reasoning_effort = req.reasoning_effort.clone().or_else(|| match req.thinking {
-        Some(Thinking::Enabled { budget_tokens }) => Some(budget_effort(budget_tokens).to_owned()),
-        _ => None,
-    });
+    // A thinking budget (Anthropic, Gemini clients) becomes the nearest effort level, for
+    // models that take one: OpenAI and most hosts refuse the parameter on other models.
+    // An effort that came with one (Anthropic `output_config.effort`) goes the same way; an
+    // OpenAI client's own `reasoning_effort` (no thinking setting) is sent as asked.
+    out.reasoning_effort = match req.thinking {
+        None => req.reasoning_effort.clone(),
+        Some(Thinking::Disabled) => None,
+        Some(_) if !takes_reasoning_effort(&req.model) => None,
+        Some(Thinking::Enabled { budget_tokens }) => req
+            .reasoning_effort
+            .clone()
+            .or_else(|| Some(budget_effort(budget_tokens).to_owned())),
+        Some(Thinking::Adaptive) => req.reasoning_effort.clone(),
+    };
     out.user = req.user.clone();
     if req.extra.is_empty() {
         return out;

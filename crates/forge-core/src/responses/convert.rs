@@ -54,12 +54,15 @@ pub fn request_to_canonical(
         messages.push(Message::text_message(Role::System, text));
     }
     messages.extend(history.unwrap_or_default().iter().cloned());
+    let mut dropped = Vec::new();
     match &req.input {
         None => {}
         Some(super::Input::Text(text)) => {
             messages.push(Message::text_message(Role::User, text.clone()));
         }
-        Some(super::Input::Items(items)) => messages.extend(items_to_messages(items)?),
+        Some(super::Input::Items(items)) => {
+            messages.extend(items_to_messages(items, &mut dropped)?);
+        }
     }
     if messages.is_empty() {
         return Err(invalid_param(
@@ -69,17 +72,13 @@ pub fn request_to_canonical(
     }
 
     let mut out = ChatRequest::new(req.model.clone(), messages);
-    out.tools = req
-        .tools
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, t)| tool_to_canonical(i, t))
-        .collect::<Result<_, _>>()?;
+    for (i, tool) in req.tools.iter().flatten().enumerate() {
+        tools_to_canonical(i, tool, &mut out.tools, &mut dropped)?;
+    }
     out.tool_choice = req
         .tool_choice
         .as_ref()
-        .map(tool_choice_to_canonical)
+        .map(|choice| tool_choice_to_canonical(choice, &mut dropped))
         .transpose()?;
     out.max_tokens = req.max_output_tokens;
     out.temperature = req.temperature;
@@ -100,6 +99,7 @@ pub fn request_to_canonical(
         out.extra
             .insert("parallel_tool_calls".to_owned(), Value::Bool(parallel));
     }
+    out.dropped = dropped;
     Ok(out)
 }
 
@@ -126,7 +126,7 @@ impl Turns {
     }
 }
 
-fn items_to_messages(items: &[Item]) -> Result<Vec<Message>, Error> {
+fn items_to_messages(items: &[Item], dropped: &mut Vec<String>) -> Result<Vec<Message>, Error> {
     let mut turns = Turns {
         out: Vec::new(),
         run: None,
@@ -135,7 +135,7 @@ fn items_to_messages(items: &[Item]) -> Result<Vec<Message>, Error> {
         let param = format!("input[{i}]");
         match item {
             Item::Message(m) => {
-                let parts = content_to_canonical(&m.content, &param)?;
+                let parts = content_to_canonical(&m.content, &param, dropped)?;
                 match m.role {
                     WireRole::Assistant => turns.turn(Role::Assistant).content.extend(parts),
                     role => {
@@ -150,7 +150,10 @@ fn items_to_messages(items: &[Item]) -> Result<Vec<Message>, Error> {
                     .content
                     .push(ContentPart::ToolCall {
                         id: call.call_id.clone(),
-                        name: call.name.clone(),
+                        name: match call.extra.get("namespace").and_then(Value::as_str) {
+                            Some(namespace) => flat_tool_name(namespace, &call.name),
+                            None => call.name.clone(),
+                        },
                         arguments: call.arguments.clone(),
                     });
             }
@@ -164,7 +167,10 @@ fn items_to_messages(items: &[Item]) -> Result<Vec<Message>, Error> {
                     FunctionOutput::Parts(parts) => parts
                         .iter()
                         .enumerate()
-                        .map(|(j, p)| part_to_canonical(p, &format!("{param}.output[{j}]")))
+                        .filter_map(|(j, p)| {
+                            part_to_canonical(p, &format!("{param}.output[{j}]"), dropped)
+                                .transpose()
+                        })
                         .collect::<Result<_, _>>()?,
                 };
                 turns
@@ -177,15 +183,16 @@ fn items_to_messages(items: &[Item]) -> Result<Vec<Message>, Error> {
             }
             Item::Other(raw) => {
                 let kind = raw.get("type").and_then(Value::as_str).unwrap_or("unknown");
-                let hint = if kind == "item_reference" {
-                    " Send the item itself, or continue with `previous_response_id`."
-                } else {
-                    ""
-                };
-                return Err(invalid_param(
-                    format!("Input items of type `{kind}` are not supported for this model.{hint}"),
-                    format!("{param}.type"),
-                ));
+                if kind == "item_reference" {
+                    // Dropping it would silently cut the conversation.
+                    return Err(invalid_param(
+                        "Input items of type `item_reference` are not supported for this model. Send the item itself, or continue with `previous_response_id`.",
+                        format!("{param}.type"),
+                    ));
+                }
+                // Hosted tool calls and newer item types have no translation; the rest of
+                // the conversation still goes.
+                dropped.push(format!("input:{kind}"));
             }
         }
     }
@@ -219,19 +226,30 @@ fn reasoning_to_canonical(r: &ReasoningItem) -> Vec<ContentPart> {
     }]
 }
 
-fn content_to_canonical(content: &MessageContent, param: &str) -> Result<Vec<ContentPart>, Error> {
+fn content_to_canonical(
+    content: &MessageContent,
+    param: &str,
+    dropped: &mut Vec<String>,
+) -> Result<Vec<ContentPart>, Error> {
     match content {
         MessageContent::Text(text) => Ok(vec![ContentPart::Text { text: text.clone() }]),
         MessageContent::Parts(parts) => parts
             .iter()
             .enumerate()
-            .map(|(j, p)| part_to_canonical(p, &format!("{param}.content[{j}]")))
+            .filter_map(|(j, p)| {
+                part_to_canonical(p, &format!("{param}.content[{j}]"), dropped).transpose()
+            })
             .collect(),
     }
 }
 
-fn part_to_canonical(part: &WirePart, param: &str) -> Result<ContentPart, Error> {
-    Ok(match part {
+/// `None` for a part type this crate does not know, which is recorded in `dropped`.
+fn part_to_canonical(
+    part: &WirePart,
+    param: &str,
+    dropped: &mut Vec<String>,
+) -> Result<Option<ContentPart>, Error> {
+    Ok(Some(match part {
         WirePart::InputText { text } | WirePart::OutputText { text, .. } => {
             ContentPart::Text { text: text.clone() }
         }
@@ -279,39 +297,102 @@ fn part_to_canonical(part: &WirePart, param: &str) -> Result<ContentPart, Error>
         }
         WirePart::Other(raw) => {
             let kind = raw.get("type").and_then(Value::as_str).unwrap_or("unknown");
-            return Err(invalid_param(
-                format!("Content parts of type `{kind}` are not supported for this model."),
-                format!("{param}.type"),
-            ));
+            dropped.push(format!("content:{kind}"));
+            return Ok(None);
         }
-    })
+    }))
 }
 
-fn tool_to_canonical(index: usize, tool: &WireTool) -> Result<Tool, Error> {
-    if tool.r#type != "function" {
-        return Err(invalid_param(
-            format!(
-                "Tool type `{}` is not supported for this model; only `function` tools are.",
-                tool.r#type
-            ),
-            format!("tools[{index}].type"),
-        ));
+/// Separates a namespace from its tool in the flat names upstreams get; OpenAI, Anthropic
+/// and Gemini all allow `_` in tool names.
+pub const NAMESPACE_SEPARATOR: &str = "__";
+
+/// The flat name a namespaced function tool (`{"type": "namespace", "name": ns, "tools":
+/// [...]}`) is declared under upstream.
+pub fn flat_tool_name(namespace: &str, name: &str) -> String {
+    format!("{namespace}{NAMESPACE_SEPARATOR}{name}")
+}
+
+/// The `(namespace, name)` a flat tool name stands for, when the request declared that
+/// namespace with that tool; `None` for every other name.
+pub fn namespaced_tool<'a>(tools: &'a [WireTool], flat: &str) -> Option<(&'a str, &'a str)> {
+    tools
+        .iter()
+        .filter(|t| t.r#type == "namespace")
+        .find_map(|ns| {
+            let namespace = ns.name.as_deref()?;
+            let inner = flat
+                .strip_prefix(namespace)?
+                .strip_prefix(NAMESPACE_SEPARATOR)?;
+            namespace_members(ns).find_map(|(name, _)| (name == inner).then_some((namespace, name)))
+        })
+}
+
+/// The function tools of a namespace: `(name, definition)`.
+fn namespace_members(ns: &WireTool) -> impl Iterator<Item = (&str, &Value)> {
+    ns.extra
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.get("type").and_then(Value::as_str).unwrap_or("function") == "function")
+        .filter_map(|t| Some((t.get("name")?.as_str()?, t)))
+}
+
+/// Adds the canonical tools a Responses tool stands for: a function tool is one, a namespace
+/// is its functions under flat names, and a hosted tool (`web_search`, `file_search`, …) or
+/// any newer type is none, recorded in `dropped`.
+fn tools_to_canonical(
+    index: usize,
+    tool: &WireTool,
+    out: &mut Vec<Tool>,
+    dropped: &mut Vec<String>,
+) -> Result<(), Error> {
+    match tool.r#type.as_str() {
+        "function" => {
+            let Some(name) = tool.name.clone() else {
+                return Err(invalid_param(
+                    "A function tool must have a `name`.",
+                    format!("tools[{index}].name"),
+                ));
+            };
+            out.push(Tool {
+                name,
+                description: tool.description.clone(),
+                parameters: tool.parameters.clone(),
+                strict: tool.strict,
+            });
+        }
+        "namespace" => {
+            let Some(namespace) = tool.name.as_deref() else {
+                return Err(invalid_param(
+                    "A namespace tool must have a `name`.",
+                    format!("tools[{index}].name"),
+                ));
+            };
+            for (name, def) in namespace_members(tool) {
+                let description = def.get("description").and_then(Value::as_str);
+                let description = match (tool.description.as_deref(), description) {
+                    (Some(group), Some(own)) => Some(format!("{own} ({group})")),
+                    (_, own) => own.map(str::to_owned),
+                };
+                out.push(Tool {
+                    name: flat_tool_name(namespace, name),
+                    description,
+                    parameters: def.get("parameters").cloned(),
+                    strict: def.get("strict").and_then(Value::as_bool),
+                });
+            }
+        }
+        other => dropped.push(format!("tools:{other}")),
     }
-    let Some(name) = tool.name.clone() else {
-        return Err(invalid_param(
-            "A function tool must have a `name`.",
-            format!("tools[{index}].name"),
-        ));
-    };
-    Ok(Tool {
-        name,
-        description: tool.description.clone(),
-        parameters: tool.parameters.clone(),
-        strict: tool.strict,
-    })
+    Ok(())
 }
 
-fn tool_choice_to_canonical(choice: &WireChoice) -> Result<ToolChoice, Error> {
+fn tool_choice_to_canonical(
+    choice: &WireChoice,
+    dropped: &mut Vec<String>,
+) -> Result<ToolChoice, Error> {
     match choice {
         WireChoice::Mode(mode) => match mode.as_str() {
             "auto" => Ok(ToolChoice::Auto),
@@ -328,10 +409,11 @@ fn tool_choice_to_canonical(choice: &WireChoice) -> Result<ToolChoice, Error> {
                 "A function tool_choice must have a `name`.",
                 "tool_choice.name",
             )),
-            (other, _) => Err(invalid_param(
-                format!("tool_choice type `{other}` is not supported for this model."),
-                "tool_choice.type",
-            )),
+            (other, _) => {
+                // A hosted tool cannot be forced where it does not exist.
+                dropped.push(format!("tool_choice:{other}"));
+                Ok(ToolChoice::Auto)
+            }
         },
     }
 }
@@ -382,7 +464,7 @@ pub fn response_from_canonical(
     let (status, incomplete_details) = status_for(Some(&resp.finish_reason));
     let mut out = base_response(req, response_id, resp.created, status);
     out.incomplete_details = incomplete_details;
-    out.output = output_items(&resp.content, response_id, status);
+    out.output = output_items(&resp.content, response_id, status, &out.tools);
     out.usage = Some(usage_from_canonical(&resp.usage));
     out
 }
@@ -459,7 +541,12 @@ pub(crate) fn item_status(status: Status) -> String {
 
 /// Output items in content order: a run of text and refusals is one message; each
 /// reasoning block and each tool call is its own item.
-fn output_items(content: &[ContentPart], response_id: &str, status: Status) -> Vec<Item> {
+fn output_items(
+    content: &[ContentPart],
+    response_id: &str,
+    status: Status,
+    tools: &[WireTool],
+) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::new();
     let mut message_open = false;
     for part in content {
@@ -515,6 +602,7 @@ fn output_items(content: &[ContentPart], response_id: &str, status: Status) -> V
                 name,
                 arguments.clone(),
                 Status::Completed,
+                tools,
             ))),
             // No output slot in the Responses API for these.
             _ => {}
@@ -549,6 +637,9 @@ pub(crate) fn reasoning_item(id: String, text: &str, encrypted: Option<String>) 
 
 /// `call_id` is the upstream's tool call id (so tool outputs match it on the next turn);
 /// a missing one gets an id derived from the response.
+///
+/// A flat name that stands for a tool of a declared namespace is split back into `name` and
+/// `namespace`, as the client declared it.
 pub(crate) fn function_call_item(
     response_id: &str,
     output_index: usize,
@@ -556,11 +647,20 @@ pub(crate) fn function_call_item(
     name: &str,
     arguments: String,
     status: Status,
+    tools: &[WireTool],
 ) -> FunctionCallItem {
     let call_id = if call_id.is_empty() {
         item_id("call", response_id, output_index)
     } else {
         call_id.to_owned()
+    };
+    let mut extra = Extra::new();
+    let name = match namespaced_tool(tools, name) {
+        Some((namespace, inner)) => {
+            extra.insert("namespace".to_owned(), Value::String(namespace.to_owned()));
+            inner
+        }
+        None => name,
     };
     FunctionCallItem {
         id: Some(item_id("fc", response_id, output_index)),
@@ -568,7 +668,7 @@ pub(crate) fn function_call_item(
         name: name.to_owned(),
         arguments,
         status: Some(status.as_str().to_owned()),
-        extra: Extra::new(),
+        extra,
     }
 }
 

@@ -183,10 +183,6 @@ fn responses_request_settings() {
 fn responses_request_errors_name_the_param() {
     let cases = [
         (
-            json!({"model": "m", "input": "x", "tools": [{"type": "web_search"}]}),
-            "tools[0].type",
-        ),
-        (
             json!({"model": "m", "input": "x", "tools": [{"type": "function"}]}),
             "tools[0].name",
         ),
@@ -199,16 +195,8 @@ fn responses_request_errors_name_the_param() {
             "input[0].content[0]",
         ),
         (
-            json!({"model": "m", "input": [{"role": "user", "content": [{"type": "input_audio", "data": "x"}]}]}),
-            "input[0].content[0].type",
-        ),
-        (
             json!({"model": "m", "input": "x", "tool_choice": "sometimes"}),
             "tool_choice",
-        ),
-        (
-            json!({"model": "m", "input": "x", "tool_choice": {"type": "file_search"}}),
-            "tool_choice.type",
         ),
         (
             json!({"model": "m", "input": "x", "text": {"format": {"type": "xml"}}}),
@@ -530,4 +518,83 @@ fn responses_object_parses_leniently() {
         obj.tool_choice,
         crate::responses::ToolChoice::Mode("auto".into())
     );
+}
+
+/// What Codex sends: namespaced tools, a hosted tool, Responses-only settings and item types
+/// the canonical form has no place for. None of it may fail the request.
+#[test]
+fn codex_shaped_request_translates_with_drops() {
+    let req = request(json!({
+        "model": "m",
+        "stream": true,
+        "store": false,
+        "include": ["reasoning.encrypted_content"],
+        "reasoning": {"summary": "auto"},
+        "prompt_cache_key": "k",
+        "client_metadata": {"session_id": "s"},
+        "tool_choice": {"type": "web_search"},
+        "tools": [
+            {"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
+            {"type": "namespace", "name": "agents", "description": "Sub-agents.", "tools": [
+                {"type": "function", "name": "spawn", "description": "Start one.",
+                 "parameters": {"type": "object", "properties": {"task": {"type": "string"}}}},
+                {"type": "function", "name": "close", "parameters": {"type": "object"}}
+            ]},
+            {"type": "web_search", "external_web_access": false}
+        ],
+        "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "be brief"}]},
+            {"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "hi"}, {"type": "input_video", "url": "x"}]},
+            {"type": "function_call", "call_id": "c1", "namespace": "agents", "name": "spawn", "arguments": "{}"},
+            {"type": "web_search_call", "id": "ws_1", "status": "completed"},
+            {"type": "function_call_output", "call_id": "c1", "output": "ok"}
+        ]
+    }));
+    let chat = request_to_canonical(&req, None).unwrap();
+    let names: Vec<&str> = chat.tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["exec_command", "agents__spawn", "agents__close"]);
+    assert_eq!(
+        chat.tools[1].description.as_deref(),
+        Some("Start one. (Sub-agents.)")
+    );
+    assert_eq!(chat.tool_choice, Some(ToolChoice::Auto));
+    assert_eq!(
+        chat.dropped_for("openai"),
+        [
+            "content:input_video",
+            "input:web_search_call",
+            "tool_choice:web_search",
+            "tools:web_search"
+        ]
+    );
+    let call = chat
+        .messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .find_map(|p| match p {
+            ContentPart::ToolCall { name, .. } => Some(name.as_str()),
+            _ => None,
+        });
+    assert_eq!(call, Some("agents__spawn"));
+
+    // The answer's call of a flat name comes back as the client declared it.
+    let answer = ChatResponse {
+        id: "x".into(),
+        model: "m".into(),
+        created: 1,
+        content: vec![ContentPart::ToolCall {
+            id: "c2".into(),
+            name: "agents__close".into(),
+            arguments: "{}".into(),
+        }],
+        finish_reason: FinishReason::ToolCalls,
+        usage: Usage::default(),
+        extra: Default::default(),
+    };
+    let object = response_from_canonical(&answer, &req, "resp_1");
+    let item = serde_json::to_value(&object.output[0]).unwrap();
+    assert_eq!(item["type"], "function_call");
+    assert_eq!(item["name"], "close");
+    assert_eq!(item["namespace"], "agents");
 }

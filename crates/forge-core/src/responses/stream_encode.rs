@@ -167,6 +167,7 @@ impl StreamEncoder {
                     name,
                     String::new(),
                     Status::InProgress,
+                    &self.frame.tools,
                 );
                 self.tools.insert(*index, output_index);
                 self.items.push(Item::FunctionCall(call.clone()));

@@ -89,6 +89,8 @@ pub struct OpenAiAdapter {
     api_key: String,
     /// `Some` for Azure OpenAI: the `api-version` query every call carries.
     azure_api_version: Option<String>,
+    /// Whether `/responses` is sent as is (see `ProviderInfo::responses_native`).
+    responses_native: bool,
 }
 
 impl fmt::Debug for OpenAiAdapter {
@@ -133,6 +135,7 @@ impl OpenAiAdapter {
             base_url: base,
             api_key: api_key.to_owned(),
             azure_api_version,
+            responses_native: info.responses_native || info.kind == ProviderKind::Azure,
         })
     }
 
@@ -145,6 +148,23 @@ impl OpenAiAdapter {
             }
         }
         self
+    }
+
+    /// Overrides the provider table on whether the host serves the Responses API:
+    /// `native` or `translate` (a provider key's `config.responses`, forge.toml's
+    /// `responses`); anything else keeps the table's answer.
+    pub fn with_responses_mode(mut self, mode: Option<&str>) -> Self {
+        match mode.map(str::trim) {
+            Some("native") => self.responses_native = true,
+            Some("translate") => self.responses_native = false,
+            _ => {}
+        }
+        self
+    }
+
+    /// Whether Responses API requests go to this host's own `/responses`.
+    pub fn serves_responses(&self) -> bool {
+        self.responses_native
     }
 
     pub fn provider(&self) -> &str {

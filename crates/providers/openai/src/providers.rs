@@ -20,7 +20,13 @@ pub struct ProviderInfo {
     pub static_models: Option<&'static [&'static str]>,
     /// Appended to the base URL when missing (`/openai` for Gemini).
     pub url_suffix: Option<&'static str>,
+    /// Serves the Responses API (`/responses`) itself; every other host gets Responses
+    /// requests translated to chat completions.
+    pub responses_native: bool,
 }
+
+/// Hosts that document a native `/responses` endpoint (Azure is added by kind).
+const RESPONSES_NATIVE: &[&str] = &["openai", "xai", "openrouter", "groq"];
 
 const FIREWORKS_MODELS: &[&str] = &[
     "accounts/fireworks/models/llama-v3p1-8b-instruct",
@@ -159,8 +165,10 @@ pub fn lookup(name: &str) -> ProviderInfo {
         kind: ProviderKind::OpenAiCompatible,
         static_models: None,
         url_suffix: None,
+        responses_native: false,
     };
     let key = info.name.as_str();
+    info.responses_native = RESPONSES_NATIVE.contains(&key);
     if let Some((_, url)) = OPENAI_COMPATIBLE.iter().find(|(n, _)| *n == key) {
         info.default_base_url = Some(url);
     } else if let Some((_, url, models)) = OPENAI_STATIC.iter().find(|(n, _, _)| *n == key) {
@@ -171,6 +179,7 @@ pub fn lookup(name: &str) -> ProviderInfo {
         info.url_suffix = Some("/openai");
     } else if key == "azure" {
         info.kind = ProviderKind::Azure;
+        info.responses_native = true;
     } else if UNSUPPORTED.contains(&key) {
         info.kind = ProviderKind::Unsupported;
     }

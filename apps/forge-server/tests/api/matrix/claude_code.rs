@@ -154,7 +154,8 @@ async fn claude_code_translates_to_openai() {
     let tools = b["tools"].as_array().unwrap();
     assert_eq!(tools.len(), 8);
     assert_eq!(tools[0]["function"]["name"], "Bash");
-    assert!(b["reasoning_effort"].is_string(), "thinking asked: {b}");
+    // Thinking was asked, but gpt-4o-mini refuses reasoning_effort: it is left out.
+    assert!(b.get("reasoning_effort").is_none(), "{b}");
     assert_eq!(b["user"], "user_0123_account__session_4567");
 }
 

@@ -411,7 +411,12 @@ pub fn check_json(up: Up, b: &Value, forced_tool: bool) {
 
 pub fn check_reasoning(up: Up, b: &Value) {
     match up {
-        Up::OpenAi => assert_eq!(b["reasoning_effort"], "low", "{b}"),
+        // An OpenAI client's own `reasoning_effort` passes as sent; a thinking budget from
+        // another dialect is not turned into one for gpt-4o-mini, which refuses it.
+        Up::OpenAi => match b.get("reasoning_effort") {
+            Some(effort) => assert_eq!(effort, "low", "{b}"),
+            None => assert!(b.get("thinking").is_none(), "{b}"),
+        },
         Up::Anthropic => {
             assert_eq!(
                 b["thinking"],
