@@ -65,6 +65,16 @@ impl Transport {
         req: UpstreamRequest,
         timeouts: &Timeouts,
     ) -> Result<UpstreamResponse, Error> {
+        // The connector dials an IP literal without asking the resolver, which is where host
+        // names are checked: check literals here, so no stored URL reaches a refused address.
+        if !self.allow_private
+            && crate::validate::literal_ip(&req.url).is_some_and(crate::validate::ip_is_private)
+        {
+            return Err(Error::UpstreamUnreachable {
+                provider: provider.to_owned(),
+                message: "the upstream address is loopback, private or link-local".into(),
+            });
+        }
         let client = self.client(timeouts.connect);
         let mut builder = match req.method {
             Method::Get => client.get(&req.url),
@@ -166,5 +176,49 @@ fn send_error(provider: &str, err: SendRequestError) -> Error {
             provider,
             message: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::net::TcpListener;
+
+    use super::*;
+
+    fn timeouts() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(2),
+            first_byte: Duration::from_secs(2),
+            idle: Duration::from_secs(2),
+            total: None,
+        }
+    }
+
+    /// A listener that would accept the connection: only the address check can refuse it.
+    #[actix_rt::test]
+    async fn ip_literals_are_checked_before_connecting() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for url in [
+            format!("http://127.0.0.1:{port}/v1/models"),
+            format!("http://[::ffff:127.0.0.1]:{port}/v1/models"),
+        ] {
+            let req = UpstreamRequest {
+                method: Method::Get,
+                url: url.clone(),
+                headers: Vec::new(),
+                body: bytes::Bytes::new(),
+            };
+            let err = Transport::new(timeouts(), false)
+                .send("p", req)
+                .await
+                .err()
+                .unwrap();
+            assert!(
+                err.to_string().contains("loopback, private or link-local"),
+                "{url}: {err}"
+            );
+        }
     }
 }
