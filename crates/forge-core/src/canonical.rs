@@ -93,7 +93,7 @@ impl ChatRequest {
             out.extend(
                 self.extra
                     .keys()
-                    .filter(|k| k.as_str() != "parallel_tool_calls")
+                    .filter(|k| !renders_extra(target, k))
                     .cloned(),
             );
         }
@@ -152,7 +152,22 @@ impl ChatRequest {
 
 /// `dialect_extra` keys that only steer caching or bookkeeping: leaving them out changes
 /// nothing in the answer, so they are not reported as dropped.
-const HINT_KEYS: &[&str] = &["tool_cache_control", "metadata"];
+const HINT_KEYS: &[&str] = &[
+    "tool_cache_control",
+    "metadata",
+    // Gemini: how its schemas were spelled, and settings whose parts were translated.
+    "parametersJsonSchema",
+    "responseJsonSchema",
+    "generationConfig",
+];
+
+/// OpenAI request fields (in `ChatRequest::extra`) that each other dialect's renderer
+/// translates, so leaving `extra` for them drops nothing.
+fn renders_extra(target: &str, key: &str) -> bool {
+    key == "parallel_tool_calls"
+        || target == "gemini"
+            && matches!(key, "n" | "seed" | "presence_penalty" | "frequency_penalty")
+}
 
 /// Extended thinking as a token budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

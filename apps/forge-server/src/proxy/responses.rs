@@ -2,8 +2,9 @@
 //! keep their own state); Anthropic and Gemini upstreams get it translated, and Forge stores each
 //! turn's conversation so a follow-up with `previous_response_id` can be rebuilt for them.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
@@ -79,17 +80,16 @@ async fn route(
                 usage: SniffDialect::OpenAiResponses,
                 strip_usage: false,
             };
-            let base_url = adapter.base_url().to_owned();
             match pipeline::send(transport, &target, upstream_req).await {
                 Ok(resp) => {
                     return pipeline::relay_answer(transport, target, resp, stream, how).await;
                 }
-                Err(e) if is_missing_route(&e) => {
+                Err(e) if !adapter.responses_pinned() && is_missing_route(&e) => {
                     tracing::info!(
                         provider = %target.provider,
-                        "no Responses API at this host; translating to chat completions from now on"
+                        "no Responses API at this host; translating to chat completions"
                     );
-                    NO_RESPONSES_ROUTE.remember(base_url);
+                    NO_RESPONSES_ROUTE.remember(adapter.base_url().to_owned());
                 }
                 Err(e) => return Err(e),
             }
@@ -117,38 +117,53 @@ async fn route(
     .await
 }
 
-/// Hosts whose native `/responses` answered 404/405: later requests to them are translated
-/// without trying again (until the server restarts).
+/// Hosts whose native `/responses` is missing: later requests to them are translated
+/// without trying it, for [`MISSING_ROUTE_TTL`] (a host may gain the route).
 static NO_RESPONSES_ROUTE: MissingRoutes = MissingRoutes::new();
+const MISSING_ROUTE_TTL: Duration = Duration::from_secs(600);
 
-/// A set of base URLs, read lock-free on every Responses request and written once per host.
-struct MissingRoutes(LazyLock<ArcSwap<HashSet<String>>>);
+/// Base URLs and until when they count as lacking the route; read lock-free on every
+/// Responses request, written once per host and TTL.
+struct MissingRoutes(LazyLock<ArcSwap<HashMap<String, Instant>>>);
 
 impl MissingRoutes {
     const fn new() -> Self {
-        MissingRoutes(LazyLock::new(|| ArcSwap::from_pointee(HashSet::new())))
+        MissingRoutes(LazyLock::new(|| ArcSwap::from_pointee(HashMap::new())))
     }
 
     fn lacks(&self, base_url: &str) -> bool {
-        self.0.load().contains(base_url)
+        self.0
+            .load()
+            .get(base_url)
+            .is_some_and(|until| Instant::now() < *until)
     }
 
     fn remember(&self, base_url: String) {
-        self.0.rcu(|set| {
-            let mut set = HashSet::clone(set);
-            set.insert(base_url.clone());
-            set
+        let until = Instant::now() + MISSING_ROUTE_TTL;
+        self.0.rcu(|hosts| {
+            let mut hosts = HashMap::clone(hosts);
+            hosts.retain(|_, t| Instant::now() < *t);
+            hosts.insert(base_url.clone(), until);
+            hosts
         });
     }
 }
 
-/// A 404 or 405 that is not about the model: the host has no such route.
+/// A 405, or a 404 that is not an API's own error (a model, deployment or endpoint it
+/// knows and refuses carries an error type or code): the host has no such route. A 404 that
+/// names the path is one too (`Invalid URL (POST /v1/responses)`).
 fn is_missing_route(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Upstream { status: 404 | 405, code, .. }
-            if code.as_deref() != Some("model_not_found")
-    )
+    match e {
+        Error::Upstream { status: 405, .. } => true,
+        Error::Upstream {
+            status: 404,
+            message,
+            error_type,
+            code,
+            ..
+        } => (error_type.is_none() && code.is_none()) || message.contains("/responses"),
+        _ => false,
+    }
 }
 
 /// One translated attempt: the answer rendered as a Responses API object, and the turn stored
@@ -273,4 +288,77 @@ fn random_suffix() -> Result<String, Error> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
     Ok(hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(status: u16, message: &str, error_type: Option<&str>, code: Option<&str>) -> Error {
+        Error::Upstream {
+            provider: "p".into(),
+            status,
+            message: message.into(),
+            retry_after: None,
+            error_type: error_type.map(str::to_owned),
+            code: code.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn only_a_missing_route_switches_to_translation() {
+        // No such route: a bare 404, a 405, or an error naming the path.
+        assert!(is_missing_route(&upstream(404, "Not Found", None, None)));
+        assert!(is_missing_route(&upstream(
+            405,
+            "Method Not Allowed",
+            None,
+            None
+        )));
+        assert!(is_missing_route(&upstream(
+            404,
+            "Invalid URL (POST /v1/responses)",
+            Some("invalid_request_error"),
+            None
+        )));
+        // The API's own refusals: a model, a deployment, an endpoint for a feature.
+        for (message, error_type, code) in [
+            (
+                "The model `x` does not exist",
+                Some("invalid_request_error"),
+                Some("model_not_found"),
+            ),
+            (
+                "The API deployment for this resource does not exist.",
+                None,
+                Some("DeploymentNotFound"),
+            ),
+            (
+                "No endpoints found that support tool use",
+                None,
+                Some("404"),
+            ),
+        ] {
+            assert!(
+                !is_missing_route(&upstream(404, message, error_type, code)),
+                "{message}"
+            );
+        }
+        assert!(!is_missing_route(&upstream(400, "Not Found", None, None)));
+    }
+
+    #[test]
+    fn remembered_hosts_expire() {
+        let routes = MissingRoutes::new();
+        assert!(!routes.lacks("http://a/v1"));
+        routes.remember("http://a/v1".into());
+        assert!(routes.lacks("http://a/v1"));
+        assert!(!routes.lacks("http://b/v1"));
+        routes.0.rcu(|hosts| {
+            let mut hosts = HashMap::clone(hosts);
+            hosts.insert("http://a/v1".into(), Instant::now());
+            hosts
+        });
+        assert!(!routes.lacks("http://a/v1"), "past its TTL");
+    }
 }

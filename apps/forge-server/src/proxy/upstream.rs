@@ -108,6 +108,8 @@ impl Upstream {
                 } else {
                     ProviderKind::OpenAiCompatible
                 };
+                // Azure OpenAI serves the Responses API whatever the provider is named.
+                info.responses_native |= d.kind == ConfigKind::Azure;
                 Upstream::OpenAi(
                     OpenAiAdapter::new(&info, base, key)?
                         .with_api_version(d.api_version.as_deref())

@@ -156,17 +156,22 @@ pub fn request_to_canonical(req: &MessagesRequest) -> ChatRequest {
     if matches!(req.tool_choice, Some(WireChoice::Unknown)) {
         out.dropped.push("tool_choice".to_owned());
     }
-    // `output_config.effort` (how hard an adaptive thinker works) is the nearest thing other
-    // dialects have to a reasoning effort; the whole object stays for Anthropic.
-    out.reasoning_effort = req
-        .extra
-        .get("output_config")
-        .and_then(|c| c.get("effort"))
-        .and_then(Value::as_str)
-        .map(|effort| match effort {
-            "max" | "xhigh" => "high".to_owned(),
-            other => other.to_owned(),
-        });
+    // `output_config.effort` (how hard a thinker works) is the nearest thing other dialects
+    // have to a reasoning effort, when thinking is on; the whole object stays for Anthropic.
+    if matches!(
+        out.thinking,
+        Some(Thinking::Enabled { .. } | Thinking::Adaptive)
+    ) {
+        out.reasoning_effort = req
+            .extra
+            .get("output_config")
+            .and_then(|c| c.get("effort"))
+            .and_then(Value::as_str)
+            .map(|effort| match effort {
+                "max" | "xhigh" => "high".to_owned(),
+                other => other.to_owned(),
+            });
+    }
     out.user = req.metadata.as_ref().and_then(|m| m.user_id.clone());
     out.extra = extra;
     if !native.is_empty() {

@@ -371,13 +371,19 @@ fn tools_to_canonical(
                 ));
             };
             for (name, def) in namespace_members(tool) {
+                let flat = flat_tool_name(namespace, name);
+                if out.iter().any(|t| t.name == flat) {
+                    // Two declarations under one upstream name: the first one wins.
+                    dropped.push(format!("tools:{flat}"));
+                    continue;
+                }
                 let description = def.get("description").and_then(Value::as_str);
                 let description = match (tool.description.as_deref(), description) {
                     (Some(group), Some(own)) => Some(format!("{own} ({group})")),
                     (_, own) => own.map(str::to_owned),
                 };
                 out.push(Tool {
-                    name: flat_tool_name(namespace, name),
+                    name: flat,
                     description,
                     parameters: def.get("parameters").cloned(),
                     strict: def.get("strict").and_then(Value::as_bool),

@@ -489,9 +489,15 @@ impl StreamEncoder {
                     sequence_number: seq,
                 });
                 call.status = Some(Status::Completed.as_str().to_owned());
+                // The stored conversation keeps the name the upstream knows (a namespaced
+                // tool's flat name), as the non-streamed path does.
+                let name = match call.extra.get("namespace").and_then(Value::as_str) {
+                    Some(namespace) => super::convert::flat_tool_name(namespace, &call.name),
+                    None => call.name.clone(),
+                };
                 self.content.push(ContentPart::ToolCall {
                     id: call.call_id.clone(),
-                    name: call.name.clone(),
+                    name,
                     arguments: call.arguments.clone(),
                 });
                 self.done(output_index, Item::FunctionCall(call), out);

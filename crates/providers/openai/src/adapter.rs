@@ -91,6 +91,8 @@ pub struct OpenAiAdapter {
     azure_api_version: Option<String>,
     /// Whether `/responses` is sent as is (see `ProviderInfo::responses_native`).
     responses_native: bool,
+    /// The operator chose (`with_responses_mode`): no fallback to translation.
+    responses_pinned: bool,
 }
 
 impl fmt::Debug for OpenAiAdapter {
@@ -135,7 +137,8 @@ impl OpenAiAdapter {
             base_url: base,
             api_key: api_key.to_owned(),
             azure_api_version,
-            responses_native: info.responses_native || info.kind == ProviderKind::Azure,
+            responses_native: info.responses_native,
+            responses_pinned: false,
         })
     }
 
@@ -154,9 +157,9 @@ impl OpenAiAdapter {
     /// `native` or `translate` (a provider key's `config.responses`, forge.toml's
     /// `responses`); anything else keeps the table's answer.
     pub fn with_responses_mode(mut self, mode: Option<&str>) -> Self {
-        match mode.map(str::trim) {
-            Some("native") => self.responses_native = true,
-            Some("translate") => self.responses_native = false,
+        match mode.map(|m| m.trim().to_ascii_lowercase()).as_deref() {
+            Some("native") => (self.responses_native, self.responses_pinned) = (true, true),
+            Some("translate") => (self.responses_native, self.responses_pinned) = (false, true),
             _ => {}
         }
         self
@@ -165,6 +168,11 @@ impl OpenAiAdapter {
     /// Whether Responses API requests go to this host's own `/responses`.
     pub fn serves_responses(&self) -> bool {
         self.responses_native
+    }
+
+    /// Whether the operator set the Responses mode, so a missing route is not second-guessed.
+    pub fn responses_pinned(&self) -> bool {
+        self.responses_pinned
     }
 
     pub fn provider(&self) -> &str {

@@ -481,3 +481,25 @@ fn openai_gets_max_completion_tokens() {
     assert_eq!(body["max_completion_tokens"], 128);
     assert!(body.get("max_tokens").is_none());
 }
+
+#[test]
+fn responses_mode_follows_the_table_unless_configured() {
+    let openai = lookup("openai");
+    let deepseek = lookup("deepseek");
+    let azure = lookup("azure");
+    let custom = lookup("my-vllm");
+    let adapter = |info: &crate::ProviderInfo| {
+        OpenAiAdapter::new(info, Some("https://h.example/v1"), "k").unwrap()
+    };
+    assert!(adapter(&openai).serves_responses());
+    assert!(adapter(&azure).serves_responses());
+    assert!(!adapter(&deepseek).serves_responses());
+    assert!(!adapter(&custom).serves_responses());
+    assert!(!adapter(&openai).responses_pinned());
+    let pinned = adapter(&custom).with_responses_mode(Some(" Native "));
+    assert!(pinned.serves_responses() && pinned.responses_pinned());
+    let off = adapter(&openai).with_responses_mode(Some("translate"));
+    assert!(!off.serves_responses() && off.responses_pinned());
+    let ignored = adapter(&openai).with_responses_mode(Some("sometimes"));
+    assert!(ignored.serves_responses() && !ignored.responses_pinned());
+}

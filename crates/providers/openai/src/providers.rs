@@ -25,8 +25,8 @@ pub struct ProviderInfo {
     pub responses_native: bool,
 }
 
-/// Hosts that document a native `/responses` endpoint (Azure is added by kind).
-const RESPONSES_NATIVE: &[&str] = &["openai", "xai", "openrouter", "groq"];
+/// Hosts that document a native `/responses` endpoint.
+const RESPONSES_NATIVE: &[&str] = &["openai", "azure", "xai", "openrouter", "groq"];
 
 const FIREWORKS_MODELS: &[&str] = &[
     "accounts/fireworks/models/llama-v3p1-8b-instruct",
@@ -179,7 +179,6 @@ pub fn lookup(name: &str) -> ProviderInfo {
         info.url_suffix = Some("/openai");
     } else if key == "azure" {
         info.kind = ProviderKind::Azure;
-        info.responses_native = true;
     } else if UNSUPPORTED.contains(&key) {
         info.kind = ProviderKind::Unsupported;
     }
