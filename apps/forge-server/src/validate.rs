@@ -98,8 +98,8 @@ fn embedded_v4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
     {
         out.push(low);
     }
-    // 64:ff9b::/96 (NAT64 well-known) and 64:ff9b:1::/48 (NAT64 local use)
-    if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1) {
+    // 64:ff9b::/96 (NAT64 well-known); the local-use 64:ff9b:1::/48 is refused whole
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
         out.push(low);
     }
     // 2002:AABB:CCDD::/48 (6to4)
@@ -152,7 +152,8 @@ fn v6_is_private(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80 // link local
         || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] & 0xfff0) == 0x3ff0 // documentation (3fff::/20)
+        || (s[0] == 0x3fff && s[1] & 0xf000 == 0) // documentation (3fff::/20)
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // NAT64 local use: any network
         || (s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking
         || (s[0] == 0x0100 && s[1..4] == [0; 3]) // discard-only
 }
@@ -231,6 +232,7 @@ mod tests {
             "http://[ff02::1]/",
             "http://[2001:db8::1]/",
             "http://[3fff::1]/",
+            "http://[64:ff9b:1:7f00:0:100:808:808]/",
             "http://[2001:2::1]/",
             "http://192.0.2.1/",
             "http://198.51.100.7/",

@@ -72,7 +72,7 @@ impl Transport {
         {
             return Err(Error::UpstreamUnreachable {
                 provider: provider.to_owned(),
-                message: "the upstream address is loopback, private or link-local".into(),
+                message: "the upstream address is loopback, private or link-local (allowed only with FORGE_ALLOW_PRIVATE_UPSTREAMS=true)".into(),
             });
         }
         let client = self.client(timeouts.connect);
@@ -131,7 +131,20 @@ impl Transport {
         limit: usize,
         idle: Duration,
     ) -> Result<Bytes, Error> {
-        let mut buf = BytesMut::new();
+        self.read_rest(provider, resp, Bytes::new(), limit, idle)
+            .await
+    }
+
+    /// Reads the rest of a body whose first bytes (`first`) were already taken from it.
+    pub async fn read_rest(
+        &self,
+        provider: &str,
+        resp: &mut UpstreamResponse,
+        first: Bytes,
+        limit: usize,
+        idle: Duration,
+    ) -> Result<Bytes, Error> {
+        let mut buf = BytesMut::from(first);
         loop {
             match tokio::time::timeout(idle, resp.next()).await {
                 Err(_) => {
