@@ -17,6 +17,9 @@ pub struct User {
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Session tokens name it; a password or username change bumps it, ending every older
+    /// session.
+    pub token_generation: i64,
 }
 
 impl std::fmt::Debug for User {

@@ -20,6 +20,7 @@ pub(crate) struct UserRow {
     is_admin: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    token_generation: i64,
 }
 
 impl From<UserRow> for User {
@@ -33,6 +34,7 @@ impl From<UserRow> for User {
             is_admin: r.is_admin,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            token_generation: r.token_generation,
         }
     }
 }

@@ -15,6 +15,7 @@ diesel::table! {
         is_admin -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        token_generation -> BigInt,
     }
 }
 

@@ -816,6 +816,7 @@ fn debug_output_hides_hashes_and_config_values() {
         is_admin: false,
         created_at: at,
         updated_at: at,
+        token_generation: 0,
     };
     let new_user = NewUser {
         username: "alice",

@@ -191,6 +191,6 @@ pub async fn token(
             ));
         }
     };
-    let token = state.jwt.issue(&user.username)?;
+    let token = state.jwt.issue(&user)?;
     Ok(HttpResponse::Ok().json(json!({ "access_token": token, "token_type": "bearer" })))
 }

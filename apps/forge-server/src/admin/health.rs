@@ -48,16 +48,23 @@ fn usage_counters(state: &AppState) -> serde_json::Value {
     })
 }
 
-pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
+/// Forge v1's fields for anyone (its clients call it without credentials); the usage
+/// counters only for an admin's session.
+pub async fn detailed(
+    state: web::Data<AppState>,
+    admin: Option<crate::auth::jwt::AdminUser>,
+) -> HttpResponse {
     let db_ok = state.store.ping().await.is_ok();
-    let body = json!({
+    let mut body = json!({
         "status": if db_ok { "healthy" } else { "unhealthy" },
         "timestamp": chrono::Utc::now().to_rfc3339(),
         "service": "forge",
         "version": env!("CARGO_PKG_VERSION"),
         "database": { "status": if db_ok { "connected" } else { "disconnected" }, "backend": state.store.backend_name() },
-        "usage": usage_counters(&state),
     });
+    if admin.is_some() {
+        body["usage"] = usage_counters(&state);
+    }
     if db_ok {
         HttpResponse::Ok().json(body)
     } else {

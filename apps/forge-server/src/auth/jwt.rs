@@ -1,5 +1,11 @@
-//! HS256 session tokens for the admin API (`sub` = username, as Forge v1 issues them).
-//! Only HS256 is accepted, so `alg: none` and algorithm-confusion tokens fail verification.
+//! HS256 session tokens for the admin API. Only HS256 is accepted, so `alg: none` and
+//! algorithm-confusion tokens fail verification.
+//!
+//! The subject is the user's immutable id (Forge v1 used the username, so a token followed a
+//! name to whoever registered it next), and `gen` is the user's token generation: a password
+//! or username change bumps it (Forge v1 clients expect a rename to end their session), and
+//! every token issued before stops working at once, on every instance (each admin request
+//! reads the user by id anyway).
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -13,9 +19,20 @@ use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
+    /// The user's id, as a string (JWT subjects are strings).
     sub: String,
+    /// The user's token generation when the token was issued.
+    #[serde(rename = "gen")]
+    generation: i64,
     exp: i64,
     iat: i64,
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: i64,
+    pub generation: i64,
 }
 
 pub struct JwtKeys {
@@ -44,10 +61,11 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, username: &str) -> Result<String, ApiError> {
+    pub fn issue(&self, user: &forge_storage::User) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: username.to_owned(),
+            sub: user.id.to_string(),
+            generation: user.token_generation,
             iat: now,
             exp: now + self.lifetime_minutes * 60,
         };
@@ -57,12 +75,15 @@ impl JwtKeys {
         })
     }
 
-    /// The username of a valid, unexpired token.
-    pub fn verify(&self, token: &str) -> Option<String> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims.sub)
-            .filter(|sub| !sub.is_empty())
+    /// The session of a valid, unexpired token.
+    pub fn verify(&self, token: &str) -> Option<Session> {
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        Some(Session {
+            user_id: claims.sub.parse().ok()?,
+            generation: claims.generation,
+        })
     }
 }
 
@@ -81,11 +102,12 @@ impl FromRequest for CurrentUser {
             let token = token.ok_or_else(|| ApiError::unauthorized_bearer("Not authenticated"))?;
             let invalid =
                 || ApiError::unauthorized_bearer("Could not validate credentials for local user");
-            let username = state.jwt.verify(&token).ok_or_else(invalid)?;
+            let session = state.jwt.verify(&token).ok_or_else(invalid)?;
             let user = state
                 .store
-                .user_by_username(&username)
+                .user_by_id(session.user_id)
                 .await?
+                .filter(|user| user.token_generation == session.generation)
                 .ok_or_else(invalid)?;
             if !user.is_active {
                 return Err(ApiError::bad_request("Inactive user"));
@@ -120,9 +142,7 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    super::bearer(value).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -130,13 +150,53 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn alice() -> forge_storage::User {
+        let at = chrono::NaiveDateTime::default();
+        forge_storage::User {
+            id: 42,
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            hashed_password: String::new(),
+            is_active: true,
+            is_admin: false,
+            created_at: at,
+            updated_at: at,
+            token_generation: 3,
+        }
+    }
+
     #[test]
     fn issued_tokens_verify_and_foreign_ones_do_not() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", 60);
-        let token = keys.issue("alice").unwrap();
-        assert_eq!(keys.verify(&token).as_deref(), Some("alice"));
+        let token = keys.issue(&alice()).unwrap();
+        assert_eq!(
+            keys.verify(&token),
+            Some(Session {
+                user_id: 42,
+                generation: 3
+            })
+        );
         let other = JwtKeys::new(b"another-secret-another-secret-xx", 60);
         assert_eq!(other.verify(&token), None);
+    }
+
+    /// Tokens of the old form (`sub` = username, no generation) are no longer sessions.
+    #[test]
+    fn username_subjects_are_rejected() {
+        #[derive(Serialize)]
+        struct Old {
+            sub: &'static str,
+            exp: i64,
+            iat: i64,
+        }
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", 60);
+        let old = Old {
+            sub: "alice",
+            exp: Utc::now().timestamp() + 600,
+            iat: 0,
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &old, &keys.encoding).unwrap();
+        assert_eq!(keys.verify(&token), None);
     }
 
     #[test]
@@ -151,7 +211,8 @@ mod tests {
     fn expired_tokens_are_rejected() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", 60);
         let claims = Claims {
-            sub: "alice".into(),
+            sub: "42".into(),
+            generation: 0,
             iat: 0,
             exp: Utc::now().timestamp() - 3600,
         };

@@ -63,6 +63,11 @@ async fn health_routes(b: Backend) {
     assert_eq!(detailed.body["status"], "healthy");
     assert_eq!(detailed.body["service"], "forge");
     assert!(detailed.body["timestamp"].is_string() && detailed.body["database"].is_object());
+    assert!(
+        detailed.body.get("usage").is_none(),
+        "usage counters are for admins only: {}",
+        detailed.text
+    );
     let wrong = send_raw(&c, "POST", &s.url("/health"), None, None).await;
     assert_detail(&wrong, 405, "Method Not Allowed");
 }
@@ -392,9 +397,12 @@ async fn put_users_me_updates_partially(b: Backend) {
     assert_hides(&reply, &[new_password, &jwt]);
     let reply = token_form(&c, &s, &[("username", "alice"), ("password", PASSWORD)]).await;
     assert_detail(&reply, 401, "Incorrect username or password");
-    login(&c, &s, "alice", new_password).await;
+    // A password change ends the sessions issued before it.
+    let reply = get(&c, &url, Some(&jwt)).await;
+    assert_detail(&reply, 401, "Could not validate credentials for local user");
+    let jwt = login(&c, &s, "alice", new_password).await;
 
-    // `sub` is the username, so a rename invalidates every outstanding token.
+    // A rename invalidates every outstanding token too, as in Forge v1.
     let reply = send_json(
         &c,
         "PUT",
@@ -484,6 +492,10 @@ async fn both_spellings_answer_directly(b: Backend) {
     ] {
         let reply = get(&c, &s.url(path), Some(&jwt)).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        if path.starts_with("/health") {
+            // alice registered first: she is the admin, and sees the usage counters.
+            assert!(reply.body["usage"].is_object(), "{}", reply.text);
+        }
     }
     for (i, path) in ["/v1/provider-keys", "/v1/provider-keys/"]
         .iter()
@@ -528,7 +540,87 @@ async fn both_spellings_answer_directly(b: Backend) {
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
 
+/// A session token names the account (its id), not the username, and a password change
+/// ends every session issued before it.
+async fn sessions_follow_the_account_and_end_with_the_password(b: Backend) {
+    let s = TestServer::start(b).await;
+    let c = client();
+    let alice = register_and_login(&c, &s, "alice").await;
+    let me = get(&c, &s.url("/v1/users/me"), Some(&alice)).await;
+    let alice_id = me.body["id"].as_i64().unwrap();
+
+    // Alice renames herself (which ends her sessions, as in Forge v1); Mallory registers
+    // the old name. Alice's old token must not become Mallory's session.
+    let rename = send_raw(
+        &c,
+        "PUT",
+        &s.url("/v1/users/me"),
+        Some(&alice),
+        Some(("application/json", r#"{"username": "alice2"}"#)),
+    )
+    .await;
+    assert_eq!(rename.status, 200, "{}", rename.text);
+    let registered = post_json(
+        &c,
+        &s.url("/v1/auth/register"),
+        None,
+        &json!({ "username": "alice", "email": "mallory@example.com", "password": "correct-horse-battery" }),
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let mallory = login(&c, &s, "alice", "correct-horse-battery").await;
+    let theirs = get(&c, &s.url("/v1/users/me"), Some(&mallory)).await;
+    assert_ne!(theirs.body["id"].as_i64().unwrap(), alice_id);
+    let stale = get(&c, &s.url("/v1/users/me"), Some(&alice)).await;
+    assert_eq!(stale.status, 401, "{}", stale.text);
+    let alice = login(&c, &s, "alice2", "correct-horse-battery").await;
+    let mine = get(&c, &s.url("/v1/users/me"), Some(&alice)).await;
+    assert_eq!(mine.body["id"].as_i64().unwrap(), alice_id);
+
+    // A second session, then a password change through the first: both end.
+    let other = login(&c, &s, "alice2", "correct-horse-battery").await;
+    let change = send_raw(
+        &c,
+        "PUT",
+        &s.url("/v1/users/me"),
+        Some(&alice),
+        Some((
+            "application/json",
+            r#"{"password": "a-brand-new-passphrase"}"#,
+        )),
+    )
+    .await;
+    assert_eq!(change.status, 200, "{}", change.text);
+    for token in [&alice, &other] {
+        let reply = get(&c, &s.url("/v1/users/me"), Some(token)).await;
+        assert_eq!(reply.status, 401, "{}", reply.text);
+    }
+    let fresh = login(&c, &s, "alice2", "a-brand-new-passphrase").await;
+    assert_eq!(
+        get(&c, &s.url("/v1/users/me"), Some(&fresh)).await.status,
+        200
+    );
+
+    // Signed with the server's secret, but for a stale generation or an unknown id.
+    let secret = forge_server::secrets::load(&s.data_dir).unwrap().jwt_secret;
+    let now = chrono::Utc::now().timestamp();
+    for claims in [
+        json!({ "sub": alice_id.to_string(), "gen": 1, "iat": now, "exp": now + 600 }),
+        json!({ "sub": "999999", "gen": 0, "iat": now, "exp": now + 600 }),
+        json!({ "sub": "alice2", "gen": 1, "iat": now, "exp": now + 600 }),
+    ] {
+        let token = sign(&secret, &claims);
+        let reply = get(&c, &s.url("/v1/users/me"), Some(&token)).await;
+        assert_eq!(reply.status, 401, "{claims}: {}", reply.text);
+    }
+    assert_eq!(
+        get(&c, &s.url("/v1/users/me"), Some(&mallory)).await.status,
+        200
+    );
+}
+
 on_both_backends!(
+    sessions_follow_the_account_and_end_with_the_password,
     health_routes,
     register_and_its_conflicts,
     register_rejects_bad_bodies_with_422,

@@ -104,9 +104,14 @@ impl Store {
             hashed_password: c.hashed_password.clone(),
             updated_at: now(),
         };
+        // A new password or username ends every session issued before it.
+        let bump = i64::from(c.hashed_password.is_some() || c.username.is_some());
         with_conn!(self.db(), |conn| {
             let row: UserRow = diesel::update(users::table.find(id))
-                .set(&changes)
+                .set((
+                    &changes,
+                    users::token_generation.eq(users::token_generation + bump),
+                ))
                 .returning(UserRow::as_returning())
                 .get_result(conn)
                 .await?;
