@@ -67,7 +67,14 @@ pub fn install_crypto_provider() {
 /// Runs the embedded migrations for the configured database (blocking work off the runtime).
 pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
     secrets::ensure_private_dir(&settings.data_dir)?;
+    secrets::warn_if_shared_dir(&settings.data_dir);
     let url = settings.database_url();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if !path.is_empty() && !path.contains(":memory:") {
+            secrets::private_sqlite_file(std::path::Path::new(path))?;
+        }
+    }
     tokio::task::spawn_blocking(move || Store::run_migrations(&url))
         .await
         .map_err(|e| StartError::Task(e.to_string()))??;

@@ -143,6 +143,41 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// Warns when the data directory is open to the group or others: it holds the database
+/// (provider keys, encrypted) and, unless they come from the environment, the secrets.
+pub fn warn_if_shared_dir(dir: &Path) {
+    if let Ok(meta) = fs::metadata(dir)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %dir.display(),
+            mode = format!("{:o}", meta.permissions().mode() & 0o777),
+            "the data directory is readable by other users; chmod 700 it"
+        );
+    }
+}
+
+/// Makes a SQLite database file (and its `-wal` / `-shm` companions, which SQLite creates with
+/// the database's mode) readable by this user only: created 0600 when missing, tightened when
+/// open to others.
+pub fn private_sqlite_file(path: &Path) -> std::io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = Path::new(&format!("{}{suffix}", path.display())).to_path_buf();
+        if let Ok(meta) = fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            fs::set_permissions(&file, fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads `<dir>/<name>`, creating it with 32 fresh random bytes (hex) on first start.
 fn file_secret(dir: &Path, name: &str) -> Result<Zeroizing<String>, SecretError> {
     let path = dir.join(name);
@@ -192,6 +227,24 @@ fn file_secret(dir: &Path, name: &str) -> Result<Zeroizing<String>, SecretError>
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn sqlite_files_are_private() {
+        let dir = std::env::temp_dir().join(format!("forge-db-mode-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("forge.db");
+        private_sqlite_file(&db).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600);
+        let wal = dir.join("forge.db-wal");
+        fs::write(&wal, b"").unwrap();
+        fs::set_permissions(&wal, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
+        private_sqlite_file(&db).unwrap();
+        assert_eq!((mode(&db), mode(&wal)), (0o600, 0o600));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn generated_once_and_reused_with_private_mode() {

@@ -32,7 +32,7 @@ fn presented_raw(req: &HttpRequest) -> Result<&str, Error> {
             headers
                 .get(actix_web::http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(super::bearer)
         })
         .or_else(|| headers.get("api-key").and_then(|v| v.to_str().ok()))
         .map(str::trim)

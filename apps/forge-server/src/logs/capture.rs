@@ -76,26 +76,35 @@ pub fn plan(
         .get::<RequestBody>()
         .map(|b| b.0.clone())
         .unwrap_or_default();
+    let mut secrets = presented_credentials(req);
+    // Every credential forge.toml holds: an upstream may echo any of them.
+    for deployment in snapshot.table.deployments() {
+        add_secret(&mut secrets, deployment.api_key.expose());
+    }
     Some(Arc::new(Plan {
         sink: state.logs.clone(),
         request,
-        secrets: presented_credentials(req),
+        secrets,
         policy: Policy::new(config),
     }))
+}
+
+/// Shorter values are not masked: masking them would mangle ordinary text.
+const MIN_SECRET_LEN: usize = 8;
+
+fn add_secret(found: &mut Vec<Zeroizing<String>>, value: &str) {
+    let value = value.trim();
+    if value.len() >= MIN_SECRET_LEN && !found.iter().any(|f| f.as_str() == value) {
+        found.push(Zeroizing::new(value.to_owned()));
+    }
 }
 
 /// Every credential the request carries, in any of the places Forge reads one from. Short
 /// values are left out: masking them would mangle ordinary text.
 fn presented_credentials(req: &HttpRequest) -> Vec<Zeroizing<String>> {
-    const MIN_LEN: usize = 8;
     let headers = req.headers();
     let mut found: Vec<Zeroizing<String>> = Vec::new();
-    let mut add = |value: &str| {
-        let value = value.trim();
-        if value.len() >= MIN_LEN && !found.iter().any(|f| f.as_str() == value) {
-            found.push(Zeroizing::new(value.to_owned()));
-        }
-    };
+    let mut add = |value: &str| add_secret(&mut found, value);
     for name in ["x-api-key", "api-key", "x-goog-api-key"] {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             add(v);
@@ -105,7 +114,7 @@ fn presented_credentials(req: &HttpRequest) -> Vec<Zeroizing<String>> {
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        add(v.strip_prefix("Bearer ").unwrap_or(v));
+        add(crate::auth::bearer(v).unwrap_or(v));
     }
     for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         if name == "key" {
@@ -115,16 +124,19 @@ fn presented_credentials(req: &HttpRequest) -> Vec<Zeroizing<String>> {
     found
 }
 
-/// One attempt's share of a [`Plan`]: the answer, once there is one.
+/// One attempt's share of a [`Plan`]: the answer, once there is one, and the provider
+/// credential the attempt used.
 pub struct Capture {
     plan: Arc<Plan>,
+    secret: Zeroizing<String>,
     response: Option<Bytes>,
 }
 
 impl Capture {
-    pub fn new(plan: Arc<Plan>) -> Capture {
+    pub fn new(plan: Arc<Plan>, secret: &str) -> Capture {
         Capture {
             plan,
+            secret: Zeroizing::new(secret.to_owned()),
             response: None,
         }
     }
@@ -163,6 +175,7 @@ impl Capture {
         sink.push(Pending {
             log,
             plan: self.plan,
+            secret: self.secret,
             response,
         });
     }
@@ -172,10 +185,10 @@ impl Pending {
     /// The stored row: both bodies redacted, then cut to size.
     pub fn into_log(self) -> RequestLog {
         let plan = &self.plan;
-        let (request, cut_request) = plan.policy.apply(&plan.request, &plan.secrets);
-        let response = self
-            .response
-            .map(|body| plan.policy.apply(&body, &plan.secrets));
+        let mut secrets = plan.secrets.clone();
+        add_secret(&mut secrets, &self.secret);
+        let (request, cut_request) = plan.policy.apply(&plan.request, &secrets);
+        let response = self.response.map(|body| plan.policy.apply(&body, &secrets));
         let cut_response = response.as_ref().is_some_and(|(_, cut)| *cut);
         RequestLog {
             request_body: request,

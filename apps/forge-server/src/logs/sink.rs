@@ -26,6 +26,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Pending {
     pub(crate) log: RequestLog,
     pub(crate) plan: Arc<Plan>,
+    /// The provider credential the attempt used, masked in both bodies.
+    pub(crate) secret: zeroize::Zeroizing<String>,
     pub(crate) response: Option<Bytes>,
 }
 

@@ -166,6 +166,7 @@ impl Billing<'_> {
         upstream_model: &str,
         provider_key: Option<i64>,
         deployment: Option<&str>,
+        secret: &str,
     ) -> Meter {
         let ctx = self.call.ctx;
         let draft = UsageRecord {
@@ -205,7 +206,7 @@ impl Billing<'_> {
             self.call.estimate.clone(),
         );
         if let Some(plan) = &self.log {
-            meter.log_to(plan);
+            meter.log_to(plan, secret);
         }
         meter
     }
@@ -323,6 +324,7 @@ where
                 &route.upstream_model,
                 Some(route.provider.id),
                 None,
+                &route.provider.api_key,
             );
             if let Some(charge) = &charge {
                 meter.charge(charge.clone());
@@ -607,6 +609,7 @@ where
             &deployment.upstream_model,
             None,
             Some(&deployment.id),
+            deployment.api_key.expose(),
         );
         for held in charge.iter().chain(deployment_charge.iter()) {
             meter.charge(held.clone());

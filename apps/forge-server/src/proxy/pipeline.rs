@@ -105,14 +105,23 @@ pub async fn relay_answer(
     stream: bool,
     how: Passthrough,
 ) -> Result<HttpResponse, Error> {
-    let provider = target.provider.as_str();
+    let mut whole = None;
+    let mut prefix = None;
     if stream {
+        match peek(transport, &target, &mut resp).await? {
+            Peeked::Whole(body) => whole = Some(body),
+            Peeked::Stream(first) => prefix = first,
+        }
+    }
+    let provider = target.provider.as_str();
+    if stream && whole.is_none() {
         let metering = target.meter.take().map(|meter| {
             meter.sniff(how.usage);
             (meter, how.strip_usage)
         });
         return relay::stream_response(
             resp,
+            prefix,
             provider,
             how.terminal,
             target.timeouts,
@@ -121,9 +130,14 @@ pub async fn relay_answer(
         )
         .await;
     }
-    let body = transport
-        .read_body_within(provider, &mut resp, MAX_UPSTREAM_BODY, target.timeouts.idle)
-        .await?;
+    let body = match whole {
+        Some(body) => body,
+        None => {
+            transport
+                .read_body_within(provider, &mut resp, MAX_UPSTREAM_BODY, target.timeouts.idle)
+                .await?
+        }
+    };
     // One parse reads the usage and proves the body whole; only a body without usage (or a
     // broken one) is parsed again to tell which.
     let usage = if is_json(&resp) {
@@ -215,13 +229,28 @@ pub async fn translated(
 
 /// Relays an upstream stream translated into the client's dialect.
 pub async fn translate_stream(
-    _transport: &Transport,
-    resp: UpstreamResponse,
+    transport: &Transport,
+    mut resp: UpstreamResponse,
     mut target: Target,
     request: &ChatRequest,
     render: &Render,
     on_finish: Option<OnFinish>,
 ) -> Result<HttpResponse, Error> {
+    let prefix = match peek(transport, &target, &mut resp).await? {
+        Peeked::Whole(body) => {
+            // Answered whole although a stream was asked: the answer in the client's dialect,
+            // as one JSON body (documented in the README).
+            let answer = answer_from(&target, request, &body)?;
+            let body = render.response(&answer)?;
+            if let Some(meter) = &target.meter {
+                meter.capture_response(&body);
+            }
+            return Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body));
+        }
+        Peeked::Stream(first) => first,
+    };
     let outcome = target.outcome.take();
     let meter = target.meter.take();
     let timeouts = target.timeouts;
@@ -229,6 +258,7 @@ pub async fn translate_stream(
     let decoder = Decoder::new(target.upstream, &provider, &request.model);
     translate::stream(
         resp,
+        prefix,
         decoder,
         render.encoder(),
         &provider,
@@ -254,15 +284,80 @@ pub async fn read_answer(
             target.timeouts.idle,
         )
         .await?;
-    let mut answer = target.upstream.parse_response(&body)?;
+    answer_from(target, request, &body)
+}
+
+/// A whole answer's body, parsed into the canonical form and metered.
+fn answer_from(
+    target: &Target,
+    request: &ChatRequest,
+    body: &Bytes,
+) -> Result<ChatResponse, Error> {
+    let mut answer = target.upstream.parse_response(body)?;
     if answer.model.is_empty() {
         answer.model = request.model.clone();
     }
     if let Some(meter) = &target.meter {
         meter.set_usage(answer.usage);
-        meter.capture_response(&body);
+        meter.capture_response(body);
     }
     Ok(answer)
+}
+
+/// What came back to a stream request, judged from the body rather than its label.
+enum Peeked {
+    /// One JSON document (some hosts ignore `stream`): the whole body.
+    Whole(Bytes),
+    /// A stream; the first chunk when it had to be read to tell.
+    Stream(Option<Bytes>),
+}
+
+/// Tells a stream from a whole JSON answer. Only an answer labelled JSON is looked at: its
+/// first chunk is read, and one that starts a JSON document (rather than an SSE line, which
+/// some hosts label JSON) is read to the end.
+async fn peek(
+    transport: &Transport,
+    target: &Target,
+    resp: &mut UpstreamResponse,
+) -> Result<Peeked, Error> {
+    if !is_json(resp) {
+        return Ok(Peeked::Stream(None));
+    }
+    let idle = target.timeouts.first_byte;
+    let first = match tokio::time::timeout(idle, resp.next()).await {
+        // An ended payload is never polled again: nothing came, so nothing is whole.
+        Ok(None) => return Ok(Peeked::Whole(Bytes::new())),
+        Ok(Some(Ok(chunk))) => chunk,
+        Ok(Some(Err(e))) => {
+            return Err(Error::UpstreamUnreachable {
+                provider: target.provider.clone(),
+                message: format!("the response body broke off: {e}"),
+            });
+        }
+        Err(_) => {
+            return Err(Error::UpstreamTimeout {
+                provider: target.provider.clone(),
+                phase: forge_core::TimeoutPhase::FirstByte,
+            });
+        }
+    };
+    let starts_json = first
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    if !starts_json {
+        return Ok(Peeked::Stream(Some(first)));
+    }
+    let body = transport
+        .read_rest(
+            &target.provider,
+            resp,
+            first,
+            MAX_UPSTREAM_BODY,
+            target.timeouts.idle,
+        )
+        .await?;
+    Ok(Peeked::Whole(body))
 }
 
 fn is_json(resp: &UpstreamResponse) -> bool {

@@ -181,6 +181,8 @@ struct RelayState {
     failure: Option<Error>,
     /// Only an event stream is expected to end with `[DONE]`.
     sse: bool,
+    /// The upstream body already ended (while waiting for the first event).
+    ended: bool,
     done: bool,
 }
 
@@ -196,6 +198,7 @@ impl Drop for RelayState {
 /// Waits for the first body bytes, then answers 200 and relays the rest.
 pub async fn stream_response(
     mut upstream: UpstreamResponse,
+    prefix: Option<Bytes>,
     provider: &str,
     terminal: Terminal,
     timeouts: Timeouts,
@@ -208,8 +211,16 @@ pub async fn stream_response(
     let total = timeouts.total.map(|t| tokio::time::Instant::now() + t);
     let deadline = first_deadline(timeouts.first_byte, total);
     let mut held = BytesMut::new();
+    // A payload that returned its end must not be polled again (actix-http panics).
+    let mut ended = false;
+    // The bytes already read from the body (to tell a stream from a whole answer) come first.
+    let mut prefix = prefix;
     let first = loop {
-        match tokio::time::timeout_at(deadline, upstream.next()).await {
+        let next = match prefix.take() {
+            Some(bytes) => Ok(Some(Ok(bytes))),
+            None => tokio::time::timeout_at(deadline, upstream.next()).await,
+        };
+        match next {
             Err(_) => {
                 return Err(Error::UpstreamTimeout {
                     provider: provider.to_owned(),
@@ -217,6 +228,7 @@ pub async fn stream_response(
                 });
             }
             Ok(None) => {
+                ended = true;
                 if let Some(rest) = framer.finish() {
                     held.extend_from_slice(&rest);
                 }
@@ -273,6 +285,7 @@ pub async fn stream_response(
         strip_usage,
         failure: None,
         sse,
+        ended,
         done: false,
     };
     state.first = Some(state.inspect(first));
@@ -285,7 +298,12 @@ pub async fn stream_response(
                 return None;
             }
             let (wait, phase) = next_wait(st.idle, st.deadline);
-            match tokio::time::timeout(wait, st.upstream.next()).await {
+            let next = if st.ended {
+                Ok(None)
+            } else {
+                tokio::time::timeout(wait, st.upstream.next()).await
+            };
+            match next {
                 Ok(Some(Ok(chunk))) => {
                     if let Some(events) = st.framer.push(&chunk) {
                         let events = st.inspect(events);

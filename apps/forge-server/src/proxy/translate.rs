@@ -344,6 +344,8 @@ struct TranslateState {
     outcome: Option<StreamOutcome>,
     meter: Option<Meter>,
     failure: Option<Error>,
+    /// The upstream body already ended (while waiting for the first content).
+    ended: bool,
     done: bool,
 }
 
@@ -390,8 +392,10 @@ fn meter_events(meter: Option<&Meter>, events: &[StreamEvent]) {
 
 /// Waits for the first canonical event (so an upstream failure before content is a real HTTP
 /// error), then answers 200 and translates the rest as it arrives.
+#[allow(clippy::too_many_arguments)] // folded into one relay by the request-path redesign
 pub async fn stream(
     mut upstream: UpstreamResponse,
+    prefix: Option<Bytes>,
     mut decoder: Decoder,
     mut encoder: Encoder,
     provider: &str,
@@ -410,8 +414,15 @@ pub async fn stream(
     let total = timeouts.total.map(|t| tokio::time::Instant::now() + t);
     let deadline = relay::first_deadline(timeouts.first_byte, total);
     let mut first_events = Vec::new();
+    // A payload that returned its end must not be polled again (actix-http panics).
+    let mut ended = false;
+    // The bytes already read from the body (to tell a stream from a whole answer) come first.
+    let mut prefix = prefix;
     loop {
-        let next = tokio::time::timeout_at(deadline, upstream.next()).await;
+        let next = match prefix.take() {
+            Some(bytes) => Ok(Some(Ok(bytes))),
+            None => tokio::time::timeout_at(deadline, upstream.next()).await,
+        };
         let events = match next {
             Err(_) => {
                 return Err(Error::UpstreamTimeout {
@@ -420,6 +431,7 @@ pub async fn stream(
                 });
             }
             Ok(None) => {
+                ended = true;
                 first_events.extend(decoder.finish()?);
                 if let Some(err) = decoder.take_error() {
                     return Err(err);
@@ -471,6 +483,7 @@ pub async fn stream(
         outcome,
         meter,
         failure: None,
+        ended,
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
@@ -488,7 +501,12 @@ pub async fn stream(
                 return Some((Ok(out.freeze()), st));
             }
             let (wait, phase) = relay::next_wait(st.idle, st.deadline);
-            match tokio::time::timeout(wait, st.upstream.next()).await {
+            let next = if st.ended {
+                Ok(None)
+            } else {
+                tokio::time::timeout(wait, st.upstream.next()).await
+            };
+            match next {
                 Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {
                     Ok(events) => {
                         meter_events(st.meter.as_ref(), &events);

@@ -74,9 +74,10 @@ impl Meter {
         })))
     }
 
-    /// Logs this attempt's bodies under `plan` when it settles.
-    pub fn log_to(&self, plan: &Arc<Plan>) {
-        self.0.borrow_mut().log = Some(Capture::new(plan.clone()));
+    /// Logs this attempt's bodies under `plan` when it settles; `secret` is the provider
+    /// credential the attempt uses, masked in them wherever it appears.
+    pub fn log_to(&self, plan: &Arc<Plan>, secret: &str) {
+        self.0.borrow_mut().log = Some(Capture::new(plan.clone(), secret));
     }
 
     /// A whole answer or an upstream's error body, for the log.

@@ -108,7 +108,10 @@ async fn nothing_is_logged_by_default() {
     assert!(stored(&server).await.is_empty());
 }
 
-on_both_backends!(only_the_named_key_is_logged_and_secrets_are_not);
+on_both_backends!(
+    only_the_named_key_is_logged_and_secrets_are_not,
+    exact_provider_secrets_are_masked_whatever_their_shape,
+);
 
 async fn only_the_named_key_is_logged_and_secrets_are_not(backend: Backend) {
     let (oa, claude) = (openai(), anthropic());
@@ -198,6 +201,54 @@ async fn only_the_named_key_is_logged_and_secrets_are_not(backend: Backend) {
             .unwrap()
             .contains("no-such-model")
     );
+}
+
+/// Provider keys that do not look like keys are masked too: the exact credentials Forge holds
+/// (the attempt's stored provider key, every forge.toml key) are looked for in both bodies.
+async fn exact_provider_secrets_are_masked_whatever_their_shape(backend: Backend) {
+    const STORED: &str = "CANARYPK-stored-provider-secret-not-key-shaped";
+    const LITERAL: &str = "CANARYTOML-literal-forge-toml-secret";
+    let echo = |key: &str| {
+        forge_testkit::FakeOpenAi::start(forge_testkit::FakeOpenAiConfig {
+            api_key: key.to_owned(),
+            reply: Some(format!("the upstream echoes {key} back")),
+            ..forge_testkit::FakeOpenAiConfig::default()
+        })
+    };
+    let (user_fake, toml_fake) = (echo(STORED), echo(LITERAL));
+    let config = format!(
+        "[[providers]]\nname = \"lit\"\nkind = \"openai-compatible\"\nbase_url = \"{}\"\nkeys = [{{ key = \"{LITERAL}\" }}]\n\n{}[models.m]\ndeployments = [{{ provider = \"lit\", model = \"gpt-4o-mini\" }}]\n\n[logging]\nenabled = true\n",
+        toml_fake.base_url(),
+        static_key(),
+    );
+    let server = TestServer::start_with_config_on(backend, &config).await;
+    let c = client();
+    let jwt = register_and_login(&c, &server, "echoer").await;
+    add_provider(&c, &server, &jwt, "echo", STORED, &user_fake.base_url()).await;
+    let (_, forge_key) = create_forge_key(&c, &server, &jwt, None).await;
+
+    let mut body = chat_body("echo/gpt-4o-mini", false);
+    body["messages"][0]["content"] = json!(format!("repeat {STORED} and {LITERAL}"));
+    let user = chat_as(&c, &server, &forge_key, &body).await;
+    assert_eq!(user.status, 200, "{}", user.text);
+    assert!(
+        user.text.contains(STORED),
+        "the client gets the answer as is"
+    );
+    let routed = chat_as(&c, &server, KEY, &chat_body("m", true)).await;
+    assert_eq!(routed.status, 200, "{}", routed.text);
+    settle_flushers(&server, 2).await;
+
+    let logs = wait_for_logs(&server, 2).await;
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    for log in &logs {
+        let response = log.response_body.as_deref().unwrap_or("");
+        assert!(response.contains("the upstream echoes"), "{response}");
+        for secret in [STORED, LITERAL] {
+            assert!(!log.request_body.contains(secret), "{}", log.request_body);
+            assert!(!response.contains(secret), "{response}");
+        }
+    }
 }
 
 #[actix_rt::test]

@@ -134,6 +134,9 @@ async fn every_key_header_is_accepted(b: Backend) {
     for (name, value) in [
         ("x-api-key", s.key.clone()),
         ("authorization", format!("Bearer {}", s.key)),
+        // Auth schemes are case-insensitive (RFC 9110).
+        ("authorization", format!("bearer {}", s.key)),
+        ("authorization", format!("BEARER {}", s.key)),
         ("api-key", s.key.clone()),
     ] {
         let resp = s

@@ -207,7 +207,54 @@ async fn a_client_that_leaves_mid_stream_is_still_charged_for_what_it_got(backen
     assert_eq!(r.error_class.as_deref(), Some("client_disconnected"));
 }
 
+/// An upstream that answers a stream request with one JSON body (200, content-length): the
+/// client gets that answer (as JSON, passed through or translated), the worker does not
+/// panic, and the record counts the body's usage.
+async fn a_stream_answered_with_one_json_body_is_relayed_and_metered(backend: Backend) {
+    let oa = openai();
+    let claude = anthropic();
+    let server = TestServer::start_with_config_on(backend, &config(&oa, &claude)).await;
+    let c = client();
+    let whole = json!({
+        "id": "chatcmpl-whole",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "whole answer"}}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+    });
+    oa.set_fault(
+        forge_testkit::Fault::Status {
+            status: 200,
+            body: Some(whole.to_string()),
+            retry_after: None,
+        },
+        forge_testkit::FaultMode::Times(2),
+    );
+    let resp = post(&c, &server, "/v1/chat/completions", &chat_body("m", true)).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let passed: Value = serde_json::from_str(&drain(resp).await).unwrap();
+    assert_eq!(passed["choices"][0]["message"]["content"], "whole answer");
+
+    let mut body = messages_body(true);
+    body["model"] = json!("m");
+    let resp = post(&c, &server, "/v1/messages", &body).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let translated: Value = serde_json::from_str(&drain(resp).await).unwrap();
+    assert_eq!(translated["type"], "message", "{translated}");
+    assert_eq!(translated["content"][0]["text"], "whole answer");
+
+    let records = wait_for(&server, 2).await;
+    for r in &records {
+        assert!(!r.client_disconnected, "{r:?}");
+        assert_eq!((r.input_tokens, r.output_tokens), (11, 7), "{r:?}");
+        assert!(!r.estimated, "{r:?}");
+    }
+}
+
 on_both_backends!(
+    a_stream_answered_with_one_json_body_is_relayed_and_metered,
     totals_equal_what_the_upstreams_reported,
     prices_are_applied_and_unknown_ones_stay_unknown,
     a_client_that_leaves_mid_stream_is_still_charged_for_what_it_got,
