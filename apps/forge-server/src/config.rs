@@ -26,6 +26,9 @@ pub enum Command {
     Serve,
     /// Run database migrations and exit.
     Migrate,
+    /// Re-encrypt every stored provider key under the current encryption key, opening each
+    /// with it or the previous one (FORGE_ENCRYPTION_KEY_PREVIOUS or encryption.key.previous).
+    RotateEncryptionKey,
     /// Validate a forge.toml (default: the --config / FORGE_CONFIG file) and exit.
     CheckConfig {
         /// The file to check.

@@ -57,6 +57,12 @@ pub enum StartError {
     Task(String),
     #[error("invalid configuration file: {0}")]
     Config(String),
+    #[error(
+        "the encryption key does not match the one the stored provider keys are encrypted with; \
+         restore the data directory's original encryption.key, or set FORGE_ENCRYPTION_KEY to \
+         the key in use (to change keys, see `forge-server rotate-encryption-key`)"
+    )]
+    EncryptionKeyMismatch,
 }
 
 /// awc builds its TLS config lazily and panics without a process-wide rustls provider.
@@ -100,12 +106,66 @@ pub fn load_config(settings: &mut Settings) -> Result<Routing, StartError> {
     Routing::new(config, Some(path)).map_err(StartError::Config)
 }
 
+fn secret_box(secrets: &secrets::ServerSecrets) -> SecretBox {
+    SecretBox::with_previous(
+        *secrets.encryption_key,
+        secrets.previous_encryption_key.as_deref().copied(),
+    )
+}
+
+/// Refuses to start with a key that cannot open the stored provider keys: the database keeps
+/// the key's fingerprint (recorded on the first start that finds none, after checking a stored
+/// secret against the key). A previous key given for a rotation counts as well.
+pub async fn check_encryption_key(store: &Store, secrets: &SecretBox) -> Result<(), StartError> {
+    match store.encryption_fingerprint().await? {
+        Some(stored) if stored == secrets.fingerprint() => Ok(()),
+        Some(stored) if Some(stored.as_str()) == secrets.previous_fingerprint() => {
+            tracing::warn!(
+                "stored provider keys are under the previous encryption key; run `forge-server rotate-encryption-key`"
+            );
+            Ok(())
+        }
+        Some(_) => Err(StartError::EncryptionKeyMismatch),
+        None => {
+            if let Some((user_id, name, blob)) = store.sample_provider_secret().await? {
+                let aad = forge_storage::crypto::provider_key_aad(user_id, &name);
+                if secrets.decrypt(&blob, &aad).is_err() {
+                    return Err(StartError::EncryptionKeyMismatch);
+                }
+                if !secrets.opens_with_current(&blob, &aad) {
+                    // Under the previous key: the rotation will record the new fingerprint.
+                    return Ok(());
+                }
+            }
+            store
+                .set_encryption_fingerprint(secrets.fingerprint())
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+/// `forge-server rotate-encryption-key`: every stored provider secret is re-encrypted under
+/// the current key (`FORGE_ENCRYPTION_KEY` or `encryption.key`), opening each with it or the
+/// previous key (`FORGE_ENCRYPTION_KEY_PREVIOUS` or `encryption.key.previous`), in one
+/// transaction. Instances that hold both keys serve throughout. Returns how many were
+/// rewritten.
+pub async fn rotate_encryption_key(settings: &Settings) -> Result<usize, StartError> {
+    let secrets = secrets::load(&settings.data_dir)?;
+    migrate(settings).await?;
+    let store = Store::connect(&settings.database_url()).await?;
+    let secret_box = secret_box(&secrets);
+    Ok(store.reencrypt_provider_secrets(&secret_box).await?)
+}
+
 pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     install_crypto_provider();
     let routing = Arc::new(load_config(&mut settings)?);
     let secrets = secrets::load(&settings.data_dir)?;
     migrate(&settings).await?;
     let store = Store::connect(&settings.database_url()).await?;
+    let secret_box = secret_box(&secrets);
+    check_encryption_key(&store, &secret_box).await?;
     let (usage_sink, flusher) = usage::UsageSink::new(
         store.clone(),
         usage::journal::Journal::new(&settings.data_dir, settings.usage_journal_max_bytes),
@@ -132,7 +192,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         limits,
         invalidation,
         store,
-        secret_box: SecretBox::new(*secrets.encryption_key),
+        secret_box,
         jwt: JwtKeys::new(&secrets.jwt_secret, settings.jwt_lifetime_minutes),
         keys: KeyCache::default(),
         last_used: LastUsed::default(),

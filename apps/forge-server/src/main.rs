@@ -19,6 +19,12 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::CheckConfig { .. } => Ok(()),
+            Command::RotateEncryptionKey => {
+                let n = forge_server::rotate_encryption_key(&settings).await?;
+                tracing::info!(rewritten = n, "stored provider keys are under the current encryption key");
+                println!("re-encrypted {n} provider keys; the previous key may now be removed");
+                Ok(())
+            }
             Command::Serve => {
                 let forge = forge_server::build(settings).await?;
                 tracing::info!("Forge listening on http://{}", forge.addr);

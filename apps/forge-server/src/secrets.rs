@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 pub const ENCRYPTION_KEY_ENV: &str = "FORGE_ENCRYPTION_KEY";
+/// The key being rotated away from (`forge-server rotate-encryption-key`); or the file below.
+pub const PREVIOUS_ENCRYPTION_KEY_ENV: &str = "FORGE_ENCRYPTION_KEY_PREVIOUS";
+const PREVIOUS_ENCRYPTION_KEY_FILE: &str = "encryption.key.previous";
 pub const JWT_SECRET_ENV: &str = "FORGE_JWT_SECRET";
 const ENCRYPTION_KEY_FILE: &str = "encryption.key";
 const JWT_SECRET_FILE: &str = "jwt.secret";
@@ -57,6 +60,8 @@ pub enum SecretError {
 
 pub struct ServerSecrets {
     pub encryption_key: Zeroizing<[u8; 32]>,
+    /// The key a rotation moves away from: what it encrypted still opens.
+    pub previous_encryption_key: Option<Zeroizing<[u8; 32]>>,
     pub jwt_secret: Zeroizing<Vec<u8>>,
 }
 
@@ -77,14 +82,40 @@ pub fn load(data_dir: &Path) -> Result<ServerSecrets, SecretError> {
             })?
         }
     };
+    let previous_encryption_key = match env_value(PREVIOUS_ENCRYPTION_KEY_ENV)? {
+        Some(value) => Some(key_from_text(&value)),
+        None => previous_key_file(data_dir)?,
+    };
     let jwt_secret = match env_value(JWT_SECRET_ENV)? {
         Some(value) => Zeroizing::new(value.as_bytes().to_vec()),
         None => Zeroizing::new(file_secret(data_dir, JWT_SECRET_FILE)?.as_bytes().to_vec()),
     };
     Ok(ServerSecrets {
         encryption_key,
+        previous_encryption_key,
         jwt_secret,
     })
+}
+
+/// `<dir>/encryption.key.previous`, when present (never generated).
+fn previous_key_file(data_dir: &Path) -> Result<Option<Zeroizing<[u8; 32]>>, SecretError> {
+    let path = data_dir.join(PREVIOUS_ENCRYPTION_KEY_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => Zeroizing::new(text),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(SecretError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    key_from_hex(text.trim())
+        .map(Some)
+        .ok_or_else(|| SecretError::Corrupt {
+            path: path.display().to_string(),
+            reason: "expected 64 hex digits".into(),
+        })
 }
 
 fn env_value(var: &'static str) -> Result<Option<Zeroizing<String>>, SecretError> {

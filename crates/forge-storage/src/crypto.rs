@@ -12,8 +12,13 @@ const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 
 /// Encrypts and decrypts provider secrets. `Debug` never shows the key.
+///
+/// During a key rotation it also holds the previous key: what that key encrypted still
+/// decrypts, and everything new is encrypted with the current one.
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    fingerprint: String,
+    previous: Option<(XChaCha20Poly1305, String)>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -24,10 +29,33 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: [u8; 32]) -> Self {
-        let mut key = key;
-        let cipher = XChaCha20Poly1305::new(&key.into());
-        key.zeroize();
-        SecretBox { cipher }
+        Self::with_previous(key, None)
+    }
+
+    /// A box that also decrypts what `previous` encrypted (while a rotation is under way).
+    pub fn with_previous(key: [u8; 32], previous: Option<[u8; 32]>) -> Self {
+        let open = |mut key: [u8; 32]| {
+            let cipher = XChaCha20Poly1305::new(&key.into());
+            let fingerprint = fingerprint(&key);
+            key.zeroize();
+            (cipher, fingerprint)
+        };
+        let (cipher, fingerprint) = open(key);
+        SecretBox {
+            cipher,
+            fingerprint,
+            previous: previous.map(open),
+        }
+    }
+
+    /// The current key's fingerprint (see [`fingerprint`]).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The previous key's fingerprint, while one is held.
+    pub fn previous_fingerprint(&self) -> Option<&str> {
+        self.previous.as_ref().map(|(_, f)| f.as_str())
     }
 
     /// A fresh random key, to be persisted once (never generated per process).
@@ -60,6 +88,20 @@ impl SecretBox {
 
     /// Fails on a wrong key, wrong associated data, or any modified byte.
     pub fn decrypt(&self, blob: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, StorageError> {
+        self.open(blob, aad, true)
+    }
+
+    /// Whether the current key (not a previous one) opens `blob`.
+    pub fn opens_with_current(&self, blob: &[u8], aad: &[u8]) -> bool {
+        self.open(blob, aad, false).is_ok()
+    }
+
+    fn open(
+        &self,
+        blob: &[u8],
+        aad: &[u8],
+        try_previous: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, StorageError> {
         let Some((&version, rest)) = blob.split_first() else {
             return Err(StorageError::Crypto("empty ciphertext".to_owned()));
         };
@@ -75,11 +117,30 @@ impl SecretBox {
         let nonce: [u8; NONCE_LEN] = nonce
             .try_into()
             .map_err(|_| StorageError::Crypto("ciphertext too short".to_owned()))?;
-        self.cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad })
-            .map(Zeroizing::new)
-            .map_err(|_| StorageError::Crypto("decryption failed".to_owned()))
+        let nonce = XNonce::from(nonce);
+        let open = |cipher: &XChaCha20Poly1305| {
+            cipher
+                .decrypt(&nonce, Payload { msg: sealed, aad })
+                .map(Zeroizing::new)
+                .ok()
+        };
+        open(&self.cipher)
+            .or_else(|| {
+                let (cipher, _) = self.previous.as_ref().filter(|_| try_previous)?;
+                open(cipher)
+            })
+            .ok_or_else(|| StorageError::Crypto("decryption failed".to_owned()))
     }
+}
+
+/// What the database keeps to recognise the encryption key: a domain-separated SHA-256 of it,
+/// which says nothing about the key itself.
+pub fn fingerprint(key: &[u8; 32]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"forge/encryption-key-fingerprint/v1:");
+    hasher.update(key);
+    hex::encode(hasher.finalize())
 }
 
 /// Associated data for a provider key: the owner's id and the lowercased provider name, so a
@@ -112,5 +173,24 @@ mod tests {
         let mut blob = sb.encrypt(b"x", b"").unwrap();
         blob[0] = 2;
         assert!(sb.decrypt(&blob, b"").is_err());
+    }
+
+    #[test]
+    fn a_rotation_box_opens_both_keys_and_seals_with_the_new_one() {
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let sealed_old = SecretBox::new(old).encrypt(b"s", b"a").unwrap();
+        let both = SecretBox::with_previous(new, Some(old));
+        assert_eq!(both.decrypt(&sealed_old, b"a").unwrap().as_slice(), b"s");
+        assert!(!both.opens_with_current(&sealed_old, b"a"));
+        let sealed_new = both.encrypt(b"s", b"a").unwrap();
+        assert!(both.opens_with_current(&sealed_new, b"a"));
+        assert!(SecretBox::new(old).decrypt(&sealed_new, b"a").is_err());
+        assert_eq!(both.fingerprint(), fingerprint(&new));
+        assert_eq!(
+            both.previous_fingerprint(),
+            Some(fingerprint(&old).as_str())
+        );
+        assert_ne!(fingerprint(&old), fingerprint(&new));
+        assert!(!fingerprint(&new).contains(&hex::encode(new)));
     }
 }

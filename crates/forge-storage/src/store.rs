@@ -3,6 +3,7 @@
 mod forge_keys;
 pub(crate) mod limits;
 pub(crate) mod logs;
+mod meta;
 mod provider_keys;
 mod responses;
 pub(crate) mod usage;

@@ -47,7 +47,7 @@ pub struct TestServer {
     pub config: Option<PathBuf>,
 }
 
-fn scratch_dir() -> PathBuf {
+pub fn scratch_dir() -> PathBuf {
     let mut rnd = [0u8; 8];
     getrandom::fill(&mut rnd).unwrap();
     let dir = std::env::temp_dir().join(format!("forge-test-{}", hex::encode(rnd)));
