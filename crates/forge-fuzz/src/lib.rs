@@ -1,0 +1,122 @@
+//! The parsers a client or an upstream can feed arbitrary bytes to, as fuzz targets: each
+//! takes any input and must neither panic nor loop. `fuzz/` runs them under libFuzzer
+//! (`cargo fuzz`, nightly); `tests/corpus.rs` replays the committed corpus on stable, so a
+//! regression on an input the fuzzer once found fails the ordinary test run.
+
+use forge_core::anthropic::convert as anthropic;
+use forge_core::canonical::ChatRequest;
+use forge_core::gemini::convert as gemini;
+use forge_core::openai::convert as openai;
+use forge_core::sse::{SseEvent, SseParser};
+use forge_core::usage_sniff::{SniffDialect, StreamSniffer, usage_from_body};
+
+/// A fuzz target: any bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name of its corpus directory.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("sse", sse),
+    ("anthropic_request", anthropic_request),
+    ("openai_request", openai_request),
+    ("responses_request", responses_request),
+    ("gemini_request", gemini_request),
+    ("stream_decoders", stream_decoders),
+    ("usage_sniff", usage_sniff),
+    ("forge_toml", forge_toml),
+];
+
+/// The SSE framer, fed the input in two pieces split at its first byte's value.
+pub fn sse(data: &[u8]) {
+    events(data);
+}
+
+fn events(data: &[u8]) -> Vec<SseEvent> {
+    let split = data.first().map_or(0, |b| usize::from(*b)).min(data.len());
+    let mut parser = SseParser::new();
+    let mut out = Vec::new();
+    parser.push(&data[..split], &mut out);
+    parser.push(&data[split..], &mut out);
+    parser.finish(&mut out);
+    out
+}
+
+/// A canonical request rendered for every upstream dialect.
+fn render_everywhere(req: &ChatRequest) {
+    let _ = openai::chat_request_from_canonical(req);
+    let _ = anthropic::request_from_canonical(req, 4096);
+    let _ = gemini::request_from_canonical(req);
+    let _ = req.dropped_for("openai");
+}
+
+pub fn anthropic_request(data: &[u8]) {
+    if let Ok(req) = serde_json::from_slice(data) {
+        render_everywhere(&anthropic::request_to_canonical(&req));
+    }
+}
+
+pub fn openai_request(data: &[u8]) {
+    if let Ok(req) = serde_json::from_slice(data)
+        && let Ok(canonical) = openai::chat_request_to_canonical(&req)
+    {
+        render_everywhere(&canonical);
+    }
+}
+
+pub fn responses_request(data: &[u8]) {
+    if let Ok(req) = serde_json::from_slice(data)
+        && let Ok(canonical) = forge_core::responses::request_to_canonical(&req, None)
+    {
+        render_everywhere(&canonical);
+    }
+}
+
+pub fn gemini_request(data: &[u8]) {
+    if let Ok(req) = serde_json::from_slice(data)
+        && let Ok(canonical) = gemini::request_to_canonical("m", &req)
+    {
+        render_everywhere(&canonical);
+    }
+}
+
+/// The input as an SSE stream, through each dialect's stream decoder.
+pub fn stream_decoders(data: &[u8]) {
+    let events = events(data);
+    let mut claude = forge_core::anthropic::StreamDecoder::new();
+    let mut google = forge_core::gemini::stream_decode::StreamDecoder::new("m", 0);
+    for ev in &events {
+        let _ = claude.push(ev);
+        let _ = google.push_data(&ev.data);
+        if let Ok(chunk) = serde_json::from_str(&ev.data) {
+            let _ = openai::chunk_to_events(&chunk);
+        }
+    }
+    let _ = google.finish();
+}
+
+const DIALECTS: [SniffDialect; 6] = [
+    SniffDialect::OpenAiChat,
+    SniffDialect::OpenAiCompletions,
+    SniffDialect::OpenAiEmbeddings,
+    SniffDialect::OpenAiResponses,
+    SniffDialect::Anthropic,
+    SniffDialect::Gemini,
+];
+
+/// The usage sniffer, on the input as a whole body and as a stream, in every dialect.
+pub fn usage_sniff(data: &[u8]) {
+    let events = events(data);
+    for dialect in DIALECTS {
+        let _ = usage_from_body(dialect, data);
+        let mut sniffer = StreamSniffer::new(dialect);
+        for ev in &events {
+            let _ = sniffer.observe(&ev.data);
+        }
+    }
+}
+
+/// The forge.toml loader (every `env:` reference resolves).
+pub fn forge_toml(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = forge_router::Config::parse(text, &|_| Some("value-of-the-variable".to_owned()));
+    }
+}
