@@ -225,6 +225,10 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
             .configure(routes::configure)
             .default_service(web::to(extract_errors::not_found))
     })
+    // A client that closes its side of the connection is gone: the response (and with it a
+    // streaming upstream request, which then stops generating and billing) is dropped at once,
+    // rather than at the next write that fails.
+    .h1_allow_half_closed(false)
     .shutdown_timeout(30);
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
