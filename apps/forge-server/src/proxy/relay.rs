@@ -168,7 +168,8 @@ fn ends_with_done(events: &[u8]) -> bool {
 }
 
 struct RelayState {
-    upstream: UpstreamResponse,
+    /// `None` once dropped: a leaving client closes the upstream before anything else.
+    upstream: Option<UpstreamResponse>,
     framer: EventFramer,
     first: Option<Bytes>,
     provider: String,
@@ -188,6 +189,8 @@ struct RelayState {
 
 impl Drop for RelayState {
     fn drop(&mut self) {
+        // The upstream connection closes first: settling may count tokens, which takes time.
+        drop(self.upstream.take());
         if let Some(meter) = &self.meter {
             // Dropped before its end: the client went away.
             meter.settle(200, self.failure.as_ref(), !self.done);
@@ -274,7 +277,7 @@ pub async fn stream_response(
         meter.first_content();
     }
     let mut state = RelayState {
-        upstream,
+        upstream: Some(upstream),
         framer,
         first: None,
         provider: provider.to_owned(),
@@ -301,7 +304,10 @@ pub async fn stream_response(
             let next = if st.ended {
                 Ok(None)
             } else {
-                tokio::time::timeout(wait, st.upstream.next()).await
+                match st.upstream.as_mut() {
+                    Some(upstream) => tokio::time::timeout(wait, upstream.next()).await,
+                    None => Ok(None),
+                }
             };
             match next {
                 Ok(Some(Ok(chunk))) => {

@@ -334,7 +334,8 @@ pub type OnFinish = Box<dyn FnOnce(&Encoder) -> futures_util::future::LocalBoxFu
 
 struct TranslateState {
     on_finish: Option<OnFinish>,
-    upstream: UpstreamResponse,
+    /// `None` once dropped: a leaving client closes the upstream before anything else.
+    upstream: Option<UpstreamResponse>,
     decoder: Decoder,
     encoder: Encoder,
     first: Option<Bytes>,
@@ -351,6 +352,8 @@ struct TranslateState {
 
 impl Drop for TranslateState {
     fn drop(&mut self) {
+        // The upstream connection closes first: settling may count tokens, which takes time.
+        drop(self.upstream.take());
         if let Some(meter) = &self.meter {
             meter.settle(200, self.failure.as_ref(), !self.done);
         }
@@ -473,7 +476,7 @@ pub async fn stream(
     }
     let state = TranslateState {
         on_finish,
-        upstream,
+        upstream: Some(upstream),
         decoder,
         encoder,
         first: Some(first.freeze()),
@@ -504,7 +507,10 @@ pub async fn stream(
             let next = if st.ended {
                 Ok(None)
             } else {
-                tokio::time::timeout(wait, st.upstream.next()).await
+                match st.upstream.as_mut() {
+                    Some(upstream) => tokio::time::timeout(wait, upstream.next()).await,
+                    None => Ok(None),
+                }
             };
             match next {
                 Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {

@@ -14,10 +14,9 @@ use crate::harness::{
     Backend, TestServer, add_provider, client, create_forge_key, register_and_login,
 };
 
-/// How soon after the client leaves the upstream must see its connection closed. Forge drops
-/// the upstream response at once; awc then closes the socket about 0.6 s later (measured on
-/// this machine), against never (until the 300 s idle timeout) before.
-const BOUND: Duration = Duration::from_secs(2);
+/// How soon after the client leaves the upstream must see its connection closed (the issue's
+/// figure; measured well under it here).
+const BOUND: Duration = Duration::from_millis(100);
 
 /// An OpenAI-style upstream that sends one content chunk, then stalls; reports when Forge
 /// closes the connection.
@@ -122,7 +121,6 @@ async fn a_leaving_client_closes_the_upstream_promptly(b: Backend) {
     ];
     for (path, body) in cases {
         let left = leave_after_first_content(path, &body, &s, &key);
-
         let at = closed
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("{path}: the upstream connection was never closed"));
