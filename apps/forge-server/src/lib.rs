@@ -160,9 +160,6 @@ pub async fn rotate_encryption_key(settings: &Settings) -> Result<usize, StartEr
 
 pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     install_crypto_provider();
-    // The token counters parse their vocabularies once (about half a second): do it now, off
-    // the workers, rather than in the first request that needs an estimate.
-    std::thread::spawn(forge_usage::tokens::warm_up);
     let routing = Arc::new(load_config(&mut settings)?);
     let secrets = secrets::load(&settings.data_dir)?;
     migrate(&settings).await?;
