@@ -12,6 +12,7 @@ pub mod mask;
 pub mod openai;
 pub mod responses;
 pub mod sse;
+pub mod stream_end;
 pub mod upstream;
 pub mod usage_record;
 pub mod usage_sniff;

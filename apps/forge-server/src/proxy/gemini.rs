@@ -16,12 +16,12 @@ use crate::proxy::dispatch::{self, Call, Target, dispatch};
 use crate::proxy::messages::estimate_tokens;
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
-use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
+use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ async fn gemini_route(
         if let Upstream::Gemini(adapter) = &target.upstream {
             let upstream_req = adapter.passthrough(&target.model, body.clone(), stream);
             let how = Passthrough {
-                terminal: Terminal::GeminiFinish,
+                terminal: StreamEnd::GeminiFinish,
                 usage: SniffDialect::Gemini,
                 strip_usage: false,
             };

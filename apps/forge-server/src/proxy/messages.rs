@@ -15,13 +15,13 @@ use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Call, Target, dispatch};
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
-use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
 use crate::proxy::upstream::Upstream;
 use crate::proxy::{max_tokens_of, with_model};
 use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
+use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 
 pub async fn messages(
@@ -81,7 +81,7 @@ async fn messages_route(
             let upstream_req =
                 adapter.passthrough(with_model(&object, &target.model), beta_header(req));
             let how = Passthrough {
-                terminal: Terminal::AnthropicStop,
+                terminal: StreamEnd::AnthropicStop,
                 usage: SniffDialect::Anthropic,
                 strip_usage: false,
             };

@@ -30,12 +30,12 @@ use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{parse_typed, read_body};
-use crate::proxy::relay::Terminal;
 use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
+use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 
 pub async fn chat_completions(
@@ -139,7 +139,7 @@ async fn openai_route(
         _ => (SniffDialect::OpenAiEmbeddings, Prompt::Raw, false),
     };
     let how = Passthrough {
-        terminal: Terminal::OpenAiDone,
+        terminal: StreamEnd::OpenAiDone,
         usage: usage_dialect,
         strip_usage: inject_usage,
     };

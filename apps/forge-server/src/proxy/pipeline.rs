@@ -15,9 +15,10 @@ use forge_core::usage_sniff::{SniffDialect, usage_from_body};
 use futures_util::StreamExt;
 
 use crate::proxy::dispatch::Target;
-use crate::proxy::relay::{self, Terminal};
+use crate::proxy::relay;
 use crate::proxy::translate::{self, Decoder, OnFinish, Render};
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport, UpstreamResponse};
+use forge_core::stream_end::StreamEnd;
 
 /// Error bodies are short; a larger one is cut off rather than buffered.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
@@ -77,7 +78,7 @@ pub async fn send(
 /// How a passed-through answer ends and reports its usage.
 #[derive(Debug, Clone, Copy)]
 pub struct Passthrough {
-    pub terminal: Terminal,
+    pub terminal: StreamEnd,
     pub usage: SniffDialect,
     /// Forge asked for the usage chunk (OpenAI `stream_options.include_usage`) on the
     /// client's behalf: it is dropped from the client's stream.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use bytes::{Bytes, BytesMut};
+use forge_core::stream_end::{self, StreamEnd};
 use forge_core::{Error, TimeoutPhase};
 use futures_util::StreamExt;
 
@@ -20,61 +21,20 @@ use crate::usage::meter::Meter;
 /// Longest unfinished event held back before it is relayed anyway.
 const MAX_PENDING: usize = 1024 * 1024;
 
-/// The event that ends a stream properly, per upstream dialect. awc reports a connection cut
-/// mid-body as a normal end, so a stream is only complete once its terminal event went by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Terminal {
-    /// OpenAI's `data: [DONE]`.
-    #[default]
-    OpenAiDone,
-    /// Anthropic's `event: message_stop`.
-    AnthropicStop,
-    /// A Gemini chunk carrying a `finishReason` (or a blocked prompt's `blockReason`).
-    GeminiFinish,
-    /// OpenAI Responses API: `response.completed`, `.incomplete` or `.failed` (no `[DONE]`).
-    ResponsesDone,
-}
-
-impl Terminal {
-    fn seen_in(self, events: &[u8]) -> bool {
-        match self {
-            Terminal::OpenAiDone => ends_with_done(events),
-            Terminal::AnthropicStop => {
-                contains(events, b"event: message_stop")
-                    || contains(events, b"\"type\":\"message_stop\"")
-            }
-            Terminal::GeminiFinish => {
-                contains(events, b"\"finishReason\"") || contains(events, b"\"blockReason\"")
-            }
-            Terminal::ResponsesDone => [
-                &b"\"type\":\"response.completed\""[..],
-                b"\"type\":\"response.incomplete\"",
-                b"\"type\":\"response.failed\"",
-            ]
-            .iter()
-            .any(|needle| contains(events, needle)),
-        }
+/// The error event that ends a broken stream, in the stream's own dialect.
+fn error_event(end: StreamEnd, err: &Error) -> Bytes {
+    match end {
+        StreamEnd::OpenAiDone | StreamEnd::ResponsesDone => Dialect::OpenAi.stream_error(err),
+        StreamEnd::AnthropicStop => Dialect::Anthropic.stream_error(err),
+        StreamEnd::GeminiFinish => Dialect::Gemini.stream_error(err),
     }
-
-    /// The error event that ends a broken stream, in the stream's own dialect.
-    fn error_event(self, err: &Error) -> Bytes {
-        match self {
-            Terminal::OpenAiDone | Terminal::ResponsesDone => Dialect::OpenAi.stream_error(err),
-            Terminal::AnthropicStop => Dialect::Anthropic.stream_error(err),
-            Terminal::GeminiFinish => Dialect::Gemini.stream_error(err),
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Splits a byte stream at SSE event boundaries without parsing the events.
 #[derive(Default)]
 pub struct EventFramer {
     pending: BytesMut,
-    terminal: Terminal,
+    terminal: StreamEnd,
     /// Whether the terminal event has been relayed.
     done_seen: bool,
     /// A forced flush cut an event: an error event must start on a fresh line.
@@ -105,7 +65,7 @@ impl EventFramer {
         }
     }
 
-    pub fn new(terminal: Terminal) -> Self {
+    pub fn new(terminal: StreamEnd) -> Self {
         EventFramer {
             terminal,
             ..Self::default()
@@ -125,7 +85,7 @@ impl EventFramer {
 
     /// The error event ending a broken stream, on a fresh line if an event was torn.
     pub fn error_event(&self, err: &Error) -> Bytes {
-        let event = self.terminal.error_event(err);
+        let event = error_event(self.terminal, err);
         if !self.torn {
             return event;
         }
@@ -160,11 +120,6 @@ fn carries_data(events: &[u8]) -> bool {
     events
         .split(|&b| b == b'\n' || b == b'\r')
         .any(|line| line.starts_with(b"data:"))
-}
-
-fn ends_with_done(events: &[u8]) -> bool {
-    let trimmed = events.trim_ascii_end();
-    trimmed.ends_with(b"data: [DONE]") || trimmed.ends_with(b"data:[DONE]")
 }
 
 struct RelayState {
@@ -203,7 +158,7 @@ pub async fn stream_response(
     mut upstream: UpstreamResponse,
     prefix: Option<Bytes>,
     provider: &str,
-    terminal: Terminal,
+    terminal: StreamEnd,
     timeouts: Timeouts,
     mut outcome: Option<StreamOutcome>,
     metering: Option<(Meter, bool)>,
@@ -379,9 +334,10 @@ impl RelayState {
         };
         let mut kept: Option<BytesMut> = None;
         let mut start = 0;
-        for end in event_ends(&events) {
+        for end in stream_end::event_ends(&events) {
             let event = &events[start..end];
-            let usage_only = data_of(event).is_some_and(|data| meter.observe(&data));
+            let (_, data) = stream_end::fields(event);
+            let usage_only = data.is_some_and(|data| meter.observe(&data));
             if usage_only && self.strip_usage {
                 kept.get_or_insert_with(|| BytesMut::from(&events[..start]));
             } else if let Some(kept) = &mut kept {
@@ -397,51 +353,6 @@ impl RelayState {
             None => events,
         }
     }
-}
-
-/// End offsets of the complete events in `bytes` (each just after its blank line).
-fn event_ends(bytes: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let terminator = match bytes[i] {
-            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
-            b'\n' | b'\r' => 1,
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        let after = i + terminator;
-        // A blank line: this terminator directly follows another one.
-        let blank = i > 0
-            && matches!(bytes[i - 1], b'\n' | b'\r')
-            && !(bytes[i] == b'\n' && bytes[i - 1] == b'\r');
-        if blank {
-            ends.push(after);
-        }
-        i = after;
-    }
-    ends
-}
-
-/// The `data:` payload of one event (lines joined with `\n`), if it has any.
-fn data_of(event: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(event).ok()?;
-    let mut data: Option<String> = None;
-    for line in text.lines() {
-        if let Some(value) = line.strip_prefix("data:") {
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match &mut data {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => data = Some(value.to_owned()),
-            }
-        }
-    }
-    data
 }
 
 /// The first event must arrive within the first-byte timeout and the total deadline.
@@ -540,17 +451,6 @@ mod tests {
             g.done_seen(),
             "a final event without its blank line still counts"
         );
-    }
-
-    #[test]
-    fn events_are_found_at_blank_lines() {
-        let bytes = b"data: 1\n\ndata: 2\r\n\r\n: c\n\ndata: [DONE]\n\n";
-        let ends = event_ends(bytes);
-        assert_eq!(ends.len(), 4);
-        assert_eq!(&bytes[..ends[0]], b"data: 1\n\n");
-        assert_eq!(&bytes[ends[0]..ends[1]], b"data: 2\r\n\r\n");
-        assert_eq!(data_of(&bytes[ends[1]..ends[2]]), None);
-        assert_eq!(data_of(b"data: a\ndata:b\n\n").as_deref(), Some("a\nb"));
     }
 
     #[test]

@@ -26,13 +26,13 @@ use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
-use crate::proxy::relay::Terminal;
 use crate::proxy::translate::{Encoder, OnFinish, Render};
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::proxy::{max_tokens_of, with_model};
 use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
+use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 
 pub async fn create(
@@ -76,7 +76,7 @@ async fn route(
             let upstream_req =
                 adapter.passthrough(Endpoint::Responses, with_model(&object, &target.model));
             let how = Passthrough {
-                terminal: Terminal::ResponsesDone,
+                terminal: StreamEnd::ResponsesDone,
                 usage: SniffDialect::OpenAiResponses,
                 strip_usage: false,
             };

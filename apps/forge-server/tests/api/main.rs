@@ -16,4 +16,5 @@ mod proxy;
 mod responses_api;
 mod routing;
 mod stats;
+mod stream_end;
 mod usage;
