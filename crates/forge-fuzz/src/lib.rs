@@ -8,6 +8,7 @@ use forge_core::canonical::ChatRequest;
 use forge_core::gemini::convert as gemini;
 use forge_core::openai::convert as openai;
 use forge_core::sse::{SseEvent, SseParser};
+use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::{SniffDialect, StreamSniffer, usage_from_body};
 
 /// A fuzz target: any bytes in, no panic out.
@@ -23,11 +24,20 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("stream_decoders", stream_decoders),
     ("usage_sniff", usage_sniff),
     ("forge_toml", forge_toml),
+    ("admin_bodies", admin_bodies),
 ];
 
 /// The SSE framer, fed the input in two pieces split at its first byte's value.
 pub fn sse(data: &[u8]) {
     events(data);
+    for end in [
+        StreamEnd::OpenAiDone,
+        StreamEnd::AnthropicStop,
+        StreamEnd::GeminiFinish,
+        StreamEnd::ResponsesDone,
+    ] {
+        let _ = end.seen_in(data);
+    }
 }
 
 fn events(data: &[u8]) -> Vec<SseEvent> {
@@ -119,4 +129,41 @@ pub fn forge_toml(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = forge_router::Config::parse(text, &|_| Some("value-of-the-variable".to_owned()));
     }
+}
+
+/// Every JSON body the admin API takes, with the checks that run before any storage: the
+/// limits body's validation, account fields, and provider base URLs (the SSRF rules).
+pub fn admin_bodies(data: &[u8]) {
+    use forge_server::admin::{api_keys, auth, limits, provider_keys, users};
+    use forge_server::validate;
+    use serde_json::from_slice;
+
+    if let Ok(body) = from_slice::<limits::body::LimitsBody>(data) {
+        let _ = body.validate();
+    }
+    if let Ok(body) = from_slice::<auth::RegisterBody>(data) {
+        let _ = auth::check_username(&body.username);
+        let _ = auth::check_email(&body.email);
+        let _ = auth::check_password(&body.password);
+    }
+    if let Ok(body) = from_slice::<users::UpdateMe>(data) {
+        let _ = body.email.as_deref().map(auth::check_email);
+        let _ = body.username.as_deref().map(auth::check_username);
+    }
+    let mut urls = Vec::new();
+    if let Ok(body) = from_slice::<provider_keys::CreateBody>(data) {
+        urls.extend(body.base_url);
+    }
+    if let Ok(body) = from_slice::<provider_keys::UpdateBody>(data) {
+        urls.extend(body.base_url.flatten());
+    }
+    if let Ok(items) = from_slice::<Vec<provider_keys::UpsertItem>>(data) {
+        urls.extend(items.into_iter().filter_map(|i| i.base_url.flatten()));
+    }
+    for url in urls {
+        let _ = validate::base_url(&url, false);
+        let _ = validate::literal_ip(&url);
+    }
+    let _ = from_slice::<api_keys::CreateBody>(data);
+    let _ = from_slice::<api_keys::UpdateBody>(data);
 }

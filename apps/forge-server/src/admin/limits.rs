@@ -4,7 +4,7 @@
 //! is the administrator's. Every change drops the owner's cached keys here and on the other
 //! instances, so it applies to the next request while the request path stays database-free.
 
-mod body;
+pub mod body;
 mod ceiling;
 
 use actix_web::{HttpResponse, web};
