@@ -15,6 +15,7 @@ pub mod routing;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod trim_path;
 pub mod usage;
 pub mod validate;
 
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::middleware::{ErrorHandlers, NormalizePath};
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use forge_storage::crypto::SecretBox;
 use forge_storage::{StorageError, Store};
@@ -221,7 +222,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
                     ),
             )
             .wrap(cors())
-            .wrap(NormalizePath::trim())
+            .wrap(trim_path::TrimPath)
             .configure(routes::configure)
             .default_service(web::to(extract_errors::not_found))
     })

@@ -1,5 +1,5 @@
 //! The route table. Every route is one static pattern: a trailing slash is trimmed before
-//! routing (`NormalizePath` in `lib.rs`), so Forge v1 clients' `/v1/api-keys/` and the bare
+//! routing (`trim_path.rs`), so Forge v1 clients' `/v1/api-keys/` and the bare
 //! spelling are both served directly, without redirects and without multi-pattern matching
 //! (which cost ~40% of the CPU of a proxied request in the benchmark). The proxy routes come
 //! first because they carry the traffic.

@@ -13,6 +13,7 @@ mod redact;
 mod rows;
 mod schema;
 mod store;
+mod usage_insert;
 mod usage_rows;
 mod usage_sql;
 

@@ -135,13 +135,16 @@ impl Flusher {
     }
 
     async fn flush(&self) {
-        let records = std::mem::take(&mut lock(&self.pending).records);
-        for chunk in records.chunks(BATCH) {
-            self.write(chunk.to_vec()).await;
+        let mut records = std::mem::take(&mut lock(&self.pending).records);
+        while !records.is_empty() {
+            let rest = records.split_off(records.len().min(BATCH));
+            // Moved, not cloned: the batch is shared with the journal should the write fail.
+            self.write(Arc::from(records)).await;
+            records = rest;
         }
     }
 
-    async fn write(&self, batch: Vec<UsageRecord>) {
+    async fn write(&self, batch: Arc<[UsageRecord]>) {
         let n = batch.len() as u64;
         let written = tokio::time::timeout(WRITE_TIMEOUT, self.store.insert_usage(batch.clone()))
             .await

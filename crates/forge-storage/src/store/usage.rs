@@ -1,10 +1,14 @@
 //! Usage records: idempotent writes of settled attempts and the statistics read from them.
 
+use std::sync::Arc;
+
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use forge_core::usage_record::UsageRecord;
 
-use crate::db::{Db, with_conn};
+use crate::db::{Db, SqliteConn, with_conn};
+use crate::usage_insert::{self, Converted, UsageInsert};
 use crate::usage_rows::{CountRow, TotalsRow, UsageRow, push_record, records_from_rows};
+use crate::usage_sql::naive_from_ms;
 use crate::usage_sql::{self, INSERT_BATCH_ROWS, INSERT_TAIL, Sql};
 use crate::{StorageError, Store};
 
@@ -70,15 +74,54 @@ pub struct UsageTotals {
 impl Store {
     /// Writes `records` in one transaction, skipping ids already stored, so replaying a
     /// journal is harmless. Returns how many rows were new.
-    pub async fn insert_usage(&self, records: Vec<UsageRecord>) -> Result<usize, StorageError> {
+    pub async fn insert_usage(
+        &self,
+        records: impl Into<Arc<[UsageRecord]>>,
+    ) -> Result<usize, StorageError> {
+        let records: Arc<[UsageRecord]> = records.into();
         if records.is_empty() {
             return Ok(0);
         }
-        let pg = self.is_pg();
+        if let Db::Sqlite(pool) = self.db() {
+            // SQLite: statements prepared once per connection (see `usage_insert`).
+            let columns = records
+                .iter()
+                .map(|r| {
+                    Ok(Converted {
+                        started_at: naive_from_ms(r.started_at_ms)?,
+                        status: i32::from(r.status),
+                    })
+                })
+                .collect::<Result<Vec<_>, StorageError>>()?;
+            let conn = pool.get_owned().await.map_err(crate::db::pool_error)?;
+            return crate::db::run_detached(conn, async move |conn: &mut SqliteConn| {
+                conn.transaction::<_, StorageError, _>(async |conn| {
+                    let mut inserted = 0;
+                    let rows = records.chunks_exact(usage_insert::ROWS);
+                    let converted = columns.chunks_exact(usage_insert::ROWS);
+                    let (rest, rest_columns) = (rows.remainder(), converted.remainder());
+                    for (rows, columns) in rows.zip(converted) {
+                        if let (Ok(rows), Ok(columns)) = (rows.try_into(), columns.try_into()) {
+                            inserted += UsageInsert::<{ usage_insert::ROWS }> { rows, columns }
+                                .execute(conn)
+                                .await?;
+                        }
+                    }
+                    for (row, column) in rest.iter().zip(rest_columns) {
+                        let rows = std::array::from_ref(row);
+                        let columns = std::array::from_ref(column);
+                        inserted += UsageInsert::<1> { rows, columns }.execute(conn).await?;
+                    }
+                    Ok(inserted)
+                })
+                .await
+            })
+            .await;
+        }
         let mut statements = Vec::with_capacity(records.len().div_ceil(INSERT_BATCH_ROWS));
-        let mut records = records.into_iter().peekable();
+        let mut records = records.iter().peekable();
         while records.peek().is_some() {
-            let mut sql = Sql::new(pg);
+            let mut sql = Sql::new(true);
             usage_sql::insert_head(&mut sql);
             for (i, record) in records.by_ref().take(INSERT_BATCH_ROWS).enumerate() {
                 if i > 0 {
