@@ -3,9 +3,11 @@
 //! The proxy reads `model` / `stream` and rewrites `model` without parsing or re-serialising
 //! the messages, so whatever the client sent inside them reaches the upstream unchanged.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -28,21 +30,50 @@ impl Slot<'_> {
 
 #[derive(Debug, Clone)]
 pub struct RawObject<'a> {
-    entries: Vec<(String, Slot<'a>)>,
+    /// Keys borrow from the body unless they hold an escape.
+    entries: Vec<(Cow<'a, str>, Slot<'a>)>,
 }
+
+/// A key borrowed from the input where it can be (serde's `Cow` always copies).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        de.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Up to this many keys, duplicates are found by a scan (cheaper than hashing them).
+const SCAN_KEYS: usize = 32;
 
 struct EntriesVisitor;
 
 impl<'de> Visitor<'de> for EntriesVisitor {
-    type Value = Vec<(String, &'de RawValue)>;
+    type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some((Key(key), value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
             out.push((key, value));
         }
         Ok(out)
@@ -60,10 +91,20 @@ impl<'a> RawObject<'a> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let pairs = de.deserialize_map(EntriesVisitor).map_err(parse_error)?;
         de.end().map_err(parse_error)?;
-        // Duplicate keys: the last value wins, as in serde_json. An index keeps this linear:
-        // a linear scan per key is quadratic in a client-chosen key count.
-        let mut index: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
-        let mut entries: Vec<(String, Slot<'a>)> = Vec::with_capacity(pairs.len());
+        // Duplicate keys: the last value wins, as in serde_json. A few keys are compared
+        // directly; more go through an index, since a scan per key is quadratic in a
+        // client-chosen key count.
+        let mut entries: Vec<(Cow<'a, str>, Slot<'a>)> = Vec::with_capacity(pairs.len());
+        if pairs.len() <= SCAN_KEYS {
+            for (key, value) in pairs {
+                match entries.iter_mut().find(|(k, _)| *k == key) {
+                    Some(entry) => entry.1 = Slot::Borrowed(value),
+                    None => entries.push((key, Slot::Borrowed(value))),
+                }
+            }
+            return Ok(RawObject { entries });
+        }
+        let mut index: HashMap<Cow<'a, str>, usize> = HashMap::with_capacity(pairs.len());
         for (key, value) in pairs {
             match index.get(&key).and_then(|&at| entries.get_mut(at)) {
                 Some(entry) => entry.1 = Slot::Borrowed(value),
@@ -89,7 +130,7 @@ impl<'a> RawObject<'a> {
 
     /// Keys in document order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
+        self.entries.iter().map(|(k, _)| k.as_ref())
     }
 
     /// A string value; `null` and absence are `None`, any other type is the client's error.
@@ -126,7 +167,9 @@ impl<'a> RawObject<'a> {
     pub fn set_raw(&mut self, key: &str, value: Box<RawValue>) {
         match self.entries.iter_mut().find(|(k, _)| k == key) {
             Some(entry) => entry.1 = Slot::Owned(value),
-            None => self.entries.push((key.to_owned(), Slot::Owned(value))),
+            None => self
+                .entries
+                .push((Cow::Owned(key.to_owned()), Slot::Owned(value))),
         }
     }
 
