@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod extract_errors;
 pub mod limits;
@@ -221,7 +222,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
                         extract_errors::bodiless_to_json,
                     ),
             )
-            .wrap(cors())
+            .wrap(cors::Cors)
             .wrap(trim_path::TrimPath)
             .configure(routes::configure)
             .default_service(web::to(extract_errors::not_found))
@@ -247,16 +248,6 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
 
 /// Any origin, method and header, with credentials, as Forge v1 serves (browser dashboards and
 /// playgrounds call the API directly; authentication is by header, never by cookie).
-fn cors() -> actix_cors::Cors {
-    actix_cors::Cors::default()
-        .allow_any_origin()
-        .allow_any_method()
-        .allow_any_header()
-        .expose_any_header()
-        .supports_credentials()
-        .max_age(3600)
-}
-
 async fn purge_stored_responses(state: &AppState) {
     let days = i64::from(state.settings.responses_retention_days);
     let Some(cutoff) = chrono::Duration::try_days(days)
