@@ -17,7 +17,7 @@ use forge_core::usage_record::UsageRecord;
 use crate::usage_sql::{COLUMNS, INSERT_TAIL};
 
 /// Rows per statement; a remainder goes one row at a time.
-pub(crate) const ROWS: usize = 32;
+pub(crate) const ROWS: usize = 8;
 
 /// `INSERT INTO usage_records (…) VALUES (…) × N ON CONFLICT (id) DO NOTHING`.
 pub(crate) struct UsageInsert<'a, const N: usize> {
