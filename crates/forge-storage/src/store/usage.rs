@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use forge_core::usage_record::UsageRecord;
 
 use crate::db::{Db, SqliteConn, with_conn};
-use crate::usage_insert::{Converted, UsageInsert};
+use crate::usage_insert::{self, Converted, UsageInsert};
 use crate::usage_rows::{CountRow, TotalsRow, UsageRow, push_record, records_from_rows};
 use crate::usage_sql::naive_from_ms;
 use crate::usage_sql::{self, INSERT_BATCH_ROWS, INSERT_TAIL, Sql};
@@ -97,15 +97,25 @@ impl Store {
             return crate::db::run_detached(conn, async move |conn: &mut SqliteConn| {
                 conn.transaction::<_, StorageError, _>(async |conn| {
                     let mut inserted = 0;
-                    for (i, (row, columns)) in records.iter().zip(&columns).enumerate() {
-                        inserted += UsageInsert { row, columns }.execute(conn).await?;
+                    let rows = records.chunks_exact(usage_insert::ROWS);
+                    let converted = columns.chunks_exact(usage_insert::ROWS);
+                    let (rest, rest_columns) = (rows.remainder(), converted.remainder());
+                    for (rows, columns) in rows.zip(converted) {
+                        if let (Ok(rows), Ok(columns)) = (rows.try_into(), columns.try_into()) {
+                            inserted += UsageInsert::<{ usage_insert::ROWS }> { rows, columns }
+                                .execute(conn)
+                                .await?;
+                        }
                         // A batch of thousands is tens of milliseconds of CPU; on a machine
                         // as busy as its cores, the scheduler would run it in slices that
                         // hold request workers back by milliseconds. Handing the core over
-                        // every few rows bounds that wait to ~0.1 ms.
-                        if i % 8 == 7 {
-                            std::thread::yield_now();
-                        }
+                        // between statements bounds that wait to one statement.
+                        std::thread::yield_now();
+                    }
+                    for (row, column) in rest.iter().zip(rest_columns) {
+                        let rows = std::array::from_ref(row);
+                        let columns = std::array::from_ref(column);
+                        inserted += UsageInsert::<1> { rows, columns }.execute(conn).await?;
                     }
                     Ok(inserted)
                 })
