@@ -168,9 +168,13 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     let store = Store::connect(&settings.database_url()).await?;
     let secret_box = secret_box(&secrets);
     check_encryption_key(&store, &secret_box).await?;
+    let journal =
+        usage::journal::Journal::new(&settings.data_dir, settings.usage_journal_max_bytes);
+    usage::adopt_leftovers(&settings.data_dir, &journal);
     let (usage_sink, flusher) = usage::UsageSink::new(
         store.clone(),
-        usage::journal::Journal::new(&settings.data_dir, settings.usage_journal_max_bytes),
+        journal,
+        usage::wal::Wal::open(&settings.data_dir),
     );
     let (log_sink, log_flusher) = logs::LogSink::new(store.clone());
     let pricing = routing.pricing.clone();

@@ -2,14 +2,16 @@
 //! (a bounded queue, never blocking); one flusher task writes them in batches, journals them
 //! locally while the database is unreachable and replays the journal when it is back.
 //!
-//! Loss window: a record lives only in memory between the end of its attempt and the next
-//! flush (at most [`FLUSH_EVERY`], or [`BATCH`] records). A graceful shutdown drains the queue
-//! (to the database, else the journal); `kill -9` loses at most that window.
+//! Loss window: none for a killed process. Each record is written ahead to a local file
+//! ([`wal`]) before the sink accepts it, and files left by a dead process are replayed at
+//! start; a graceful shutdown drains the queue (to the database, else the journal). A power
+//! cut can lose what the page cache held (the write-ahead file is not fsynced per record).
 
 pub mod estimate;
 pub mod journal;
 pub mod meter;
 pub mod pricing;
+pub mod wal;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +24,7 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 use crate::usage::journal::{Appended, Journal};
+use crate::usage::wal::Wal;
 
 /// Records written per database round trip.
 pub const BATCH: usize = 500;
@@ -50,42 +53,56 @@ struct Pending {
     records: Vec<UsageRecord>,
     /// Set once the flusher drained for shutdown: later records go to the journal.
     closed: bool,
+    /// The write-ahead file generation the queued records were written to.
+    wal_generation: u64,
 }
 
 pub struct UsageSink {
     pending: Arc<Mutex<Pending>>,
     journal: Arc<Journal>,
+    wal: Arc<Wal>,
     pub stats: Arc<UsageStats>,
 }
 
 impl UsageSink {
     /// The sink and the flusher that must be run (see [`Flusher::run`]).
-    pub fn new(store: Store, journal: Journal) -> (UsageSink, Flusher) {
+    pub fn new(store: Store, journal: Journal, wal: Wal) -> (UsageSink, Flusher) {
         let pending = Arc::new(Mutex::new(Pending {
             records: Vec::with_capacity(BATCH),
             closed: false,
+            wal_generation: wal.generation(),
         }));
         let journal = Arc::new(journal);
+        let wal = Arc::new(wal);
         let stats = Arc::new(UsageStats::default());
         let sink = UsageSink {
             pending: pending.clone(),
             journal: journal.clone(),
+            wal: wal.clone(),
             stats: stats.clone(),
         };
         let flusher = Flusher {
             pending,
             store,
             journal,
+            wal,
             stats,
         };
         (sink, flusher)
     }
 
-    /// Queues a settled record; a full or closed queue sends it to the journal instead.
+    /// Queues a settled record, written ahead first; a full or closed queue sends it to the
+    /// journal instead.
     pub fn record(&self, record: UsageRecord) {
-        {
+        loop {
+            let generation = self.wal.append(&record);
             let mut pending = lock(&self.pending);
-            if !pending.closed && pending.records.len() < QUEUE {
+            if pending.closed || pending.records.len() >= QUEUE {
+                break;
+            }
+            // The flusher rotated the file between the write and the lock: this record
+            // belongs to the next batch, so it must be in the file that batch retires.
+            if pending.wal_generation == generation {
                 pending.records.push(record);
                 return;
             }
@@ -103,10 +120,35 @@ fn lock(pending: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Moves the records of write-ahead files left by dead processes into the journal (replayed
+/// idempotently by the flusher), then deletes the files.
+pub fn adopt_leftovers(dir: &std::path::Path, journal: &Journal) {
+    let (records, files) = wal::leftovers(dir);
+    if files.is_empty() {
+        return;
+    }
+    if !records.is_empty() && journal.append(&records) != Appended::All {
+        tracing::error!(
+            records = records.len(),
+            "usage write-ahead records could not be journaled; their files are kept"
+        );
+        return;
+    }
+    tracing::info!(
+        records = records.len(),
+        files = files.len(),
+        "usage records of a stopped process recovered for replay"
+    );
+    for file in &files {
+        Wal::retire(file);
+    }
+}
+
 pub struct Flusher {
     pending: Arc<Mutex<Pending>>,
     store: Store,
     journal: Arc<Journal>,
+    wal: Arc<Wal>,
     stats: Arc<UsageStats>,
 }
 
@@ -129,22 +171,40 @@ impl Flusher {
         }
         lock(&self.pending).closed = true;
         self.flush().await;
+        self.wal.close();
         if self.journal.pending() {
             self.replay().await;
         }
     }
 
     async fn flush(&self) {
-        let mut records = std::mem::take(&mut lock(&self.pending).records);
+        let (mut records, written_ahead) = {
+            let mut pending = lock(&self.pending);
+            let records = std::mem::take(&mut pending.records);
+            let retired = if records.is_empty() {
+                None
+            } else {
+                let retired = self.wal.rotate();
+                pending.wal_generation = self.wal.generation();
+                retired
+            };
+            (records, retired)
+        };
+        let mut safe = true;
         while !records.is_empty() {
             let rest = records.split_off(records.len().min(BATCH));
             // Moved, not cloned: the batch is shared with the journal should the write fail.
-            self.write(Arc::from(records)).await;
+            safe &= self.write(Arc::from(records)).await;
             records = rest;
+        }
+        // Kept if the journal dropped records: the file is then their last copy.
+        if let Some(path) = written_ahead.filter(|_| safe) {
+            Wal::retire(&path);
         }
     }
 
-    async fn write(&self, batch: Arc<[UsageRecord]>) {
+    /// Writes a batch to the database, else to the journal; false if records were dropped.
+    async fn write(&self, batch: Arc<[UsageRecord]>) -> bool {
         let n = batch.len() as u64;
         let written = tokio::time::timeout(WRITE_TIMEOUT, self.store.insert_usage(batch.clone()))
             .await
@@ -156,15 +216,20 @@ impl Flusher {
         match written {
             Ok(_) => {
                 self.stats.written.fetch_add(n, Ordering::Relaxed);
+                true
             }
             Err(e) => {
                 tracing::warn!(error = %e, records = n, "usage records journaled: database unavailable");
                 match self.journal.append(&batch) {
-                    Appended::All => self.stats.journaled.fetch_add(n, Ordering::Relaxed),
-                    Appended::Dropped(d) => {
-                        self.stats.dropped.fetch_add(d as u64, Ordering::Relaxed)
+                    Appended::All => {
+                        self.stats.journaled.fetch_add(n, Ordering::Relaxed);
+                        true
                     }
-                };
+                    Appended::Dropped(d) => {
+                        self.stats.dropped.fetch_add(d as u64, Ordering::Relaxed);
+                        false
+                    }
+                }
             }
         }
     }

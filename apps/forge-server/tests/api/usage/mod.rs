@@ -4,3 +4,4 @@
 mod accounting;
 mod common;
 mod durability;
+mod killed;
