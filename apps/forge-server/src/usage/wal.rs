@@ -47,11 +47,22 @@ impl Wal {
     /// in memory until their batch is written, as before this file existed; that is logged.
     pub fn open(dir: &Path) -> Wal {
         let pid = std::process::id();
+        // Past any file a previous run with the same pid kept (its records could not be
+        // journaled): appending to it, then retiring it, would lose them.
+        let first = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| name_parts(&entry.path()))
+            .filter(|(owner, _)| *owner == pid)
+            .map(|(_, generation)| generation + 1)
+            .max()
+            .unwrap_or(0);
         let wal = Wal {
             dir: dir.to_owned(),
             pid,
-            current: ArcSwap::from_pointee(Segment::create(dir, pid, 0)),
-            generation: AtomicU64::new(0),
+            current: ArcSwap::from_pointee(Segment::create(dir, pid, first)),
+            generation: AtomicU64::new(first),
         };
         if wal.current.load().file.is_none() {
             tracing::warn!(dir = %dir.display(), "cannot write the usage write-ahead file; a killed process would lose its last unflushed records");
@@ -163,9 +174,15 @@ pub fn leftovers(dir: &Path) -> (Vec<UsageRecord>, Vec<PathBuf>) {
 
 /// The pid in a write-ahead file's name.
 fn owner(path: &Path) -> Option<u32> {
+    name_parts(path).map(|(pid, _)| pid)
+}
+
+/// The pid and generation in a write-ahead file's name.
+fn name_parts(path: &Path) -> Option<(u32, u64)> {
     let name = path.file_name()?.to_str()?;
     let rest = name.strip_prefix(PREFIX)?.strip_suffix(".jsonl")?;
-    rest.split_once('-')?.0.parse().ok()
+    let (pid, generation) = rest.split_once('-')?;
+    Some((pid.parse().ok()?, generation.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -178,5 +195,9 @@ mod tests {
         assert_eq!(owner(Path::new("/d/usage-wal-123-4.jsonl")), Some(123));
         assert_eq!(owner(Path::new("/d/usage-journal.jsonl")), None);
         assert_eq!(owner(Path::new("/d/usage-wal-x-4.jsonl")), None);
+        assert_eq!(
+            name_parts(Path::new("/d/usage-wal-7-12.jsonl")),
+            Some((7, 12))
+        );
     }
 }
