@@ -15,7 +15,7 @@ use self::body::{LimitsBody, LimitsView, Source, validation};
 use crate::admin::Deferred;
 use crate::auth::jwt::{AdminUser, CurrentUser};
 use crate::error::ApiError;
-use crate::limits::scopes::LimitRules;
+use crate::limits::rules::LimitRules;
 use crate::state::AppState;
 
 const KEY_NOT_FOUND: &str = "API key not found";

@@ -15,7 +15,7 @@ use crate::admin::views::ProviderKeyView;
 use crate::admin::{Deferred, double_option};
 use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
-use crate::proxy::upstream::ProviderFamily;
+use crate::proxy::family::ProviderFamily;
 use crate::state::AppState;
 use crate::validate;
 

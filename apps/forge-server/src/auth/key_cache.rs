@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 
 use forge_router::config::GatewayKeyConfig;
 
-use crate::limits::scopes::StoredLimits;
-use crate::proxy::upstream::ProviderFamily;
+use crate::limits::rules::StoredLimits;
+use crate::proxy::family::ProviderFamily;
 
 /// How long an entry may serve before it is reloaded; the bound on cross-instance staleness.
 pub const ENTRY_TTL: Duration = Duration::from_secs(30);

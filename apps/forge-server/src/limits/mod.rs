@@ -5,6 +5,7 @@
 //! concurrent requests cannot overshoot a budget.
 
 pub mod charge;
+pub mod rules;
 pub mod scopes;
 pub mod shared;
 

@@ -12,8 +12,9 @@ use forge_storage::RequestLog;
 use zeroize::Zeroizing;
 
 use crate::auth::key_cache::AuthContext;
+use crate::logs::pending::{Pending, Redaction, add_secret};
 use crate::logs::redact::Policy;
-use crate::logs::sink::{LogSink, Pending};
+use crate::logs::sink::LogSink;
 use crate::routing::Snapshot;
 use crate::state::AppState;
 
@@ -55,9 +56,7 @@ pub fn applies(config: &LoggingConfig, ctx: &AuthContext) -> bool {
 /// redaction in force when it was admitted. Shared by all its attempts.
 pub struct Plan {
     sink: Arc<LogSink>,
-    request: Bytes,
-    secrets: Vec<Zeroizing<String>>,
-    policy: Policy,
+    redaction: Arc<Redaction>,
 }
 
 /// `Some` when the request's bodies are to be logged.
@@ -83,20 +82,12 @@ pub fn plan(
     }
     Some(Arc::new(Plan {
         sink: state.logs.clone(),
-        request,
-        secrets,
-        policy: Policy::new(config),
+        redaction: Arc::new(Redaction {
+            request,
+            secrets,
+            policy: Policy::new(config),
+        }),
     }))
-}
-
-/// Shorter values are not masked: masking them would mangle ordinary text.
-const MIN_SECRET_LEN: usize = 8;
-
-fn add_secret(found: &mut Vec<Zeroizing<String>>, value: &str) {
-    let value = value.trim();
-    if value.len() >= MIN_SECRET_LEN && !found.iter().any(|f| f.as_str() == value) {
-        found.push(Zeroizing::new(value.to_owned()));
-    }
 }
 
 /// Every credential the request carries, in any of the places Forge reads one from. Short
@@ -171,35 +162,11 @@ impl Capture {
             streamed: record.streamed,
             ..RequestLog::default()
         };
-        let sink = self.plan.sink.clone();
-        sink.push(Pending {
+        self.plan.sink.push(Pending {
             log,
-            plan: self.plan,
+            redaction: self.plan.redaction.clone(),
             secret: self.secret,
             response,
         });
-    }
-}
-
-impl Pending {
-    /// The stored row: both bodies redacted, then cut to size.
-    pub fn into_log(self) -> RequestLog {
-        let plan = &self.plan;
-        let mut secrets = plan.secrets.clone();
-        add_secret(&mut secrets, &self.secret);
-        let (request, cut_request) = plan.policy.apply(&plan.request, &secrets);
-        let response = self.response.map(|body| plan.policy.apply(&body, &secrets));
-        let cut_response = response.as_ref().is_some_and(|(_, cut)| *cut);
-        RequestLog {
-            request_body: request,
-            response_body: response.map(|(text, _)| text),
-            truncated: cut_request || cut_response,
-            ..self.log
-        }
-    }
-
-    /// Bytes held in memory while queued.
-    pub fn weight(&self) -> usize {
-        self.plan.request.len() + self.response.as_ref().map_or(0, Bytes::len)
     }
 }

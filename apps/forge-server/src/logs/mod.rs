@@ -6,6 +6,7 @@
 //! then written in batches; logs past `retention_days` are purged hourly.
 
 pub mod capture;
+pub mod pending;
 pub mod redact;
 pub mod sink;
 

@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use forge_storage::{RequestLog, Store};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::logs::capture::Plan;
+use crate::logs::pending::Pending;
 
 /// Logs written per database round trip.
 const BATCH: usize = 100;
@@ -21,15 +20,6 @@ const QUEUE: usize = 4096;
 /// Body bytes the queue may hold; past that, new logs are dropped.
 const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A settled attempt's log, bodies not yet redacted.
-pub struct Pending {
-    pub(crate) log: RequestLog,
-    pub(crate) plan: Arc<Plan>,
-    /// The provider credential the attempt used, masked in both bodies.
-    pub(crate) secret: zeroize::Zeroizing<String>,
-    pub(crate) response: Option<Bytes>,
-}
 
 #[derive(Default)]
 pub struct LogStats {

@@ -4,6 +4,7 @@
 
 pub mod dialect;
 pub mod dispatch;
+pub mod family;
 pub mod gemini;
 pub mod messages;
 pub mod models;

@@ -140,7 +140,7 @@ mod tests {
                 .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
                 .collect::<BTreeMap<_, _>>(),
             config: BTreeMap::new(),
-            family: crate::proxy::upstream::ProviderFamily::of(&name.to_lowercase()),
+            family: crate::proxy::family::ProviderFamily::of(&name.to_lowercase()),
         }
     }
 

@@ -1,77 +1,19 @@
-//! Which wire format a provider key speaks, and the adapter for it. Static dispatch over an
+//! The adapter for a provider key (its family is in `family.rs`). Static dispatch over an
 //! enum: each adapter is sans-I/O and cheap to build per request from the cached key.
-
-use std::collections::BTreeMap;
 
 use forge_core::Error;
 use forge_core::canonical::{ChatRequest, ChatResponse};
 use forge_core::upstream::UpstreamRequest;
 use forge_provider_anthropic::AnthropicAdapter;
 use forge_provider_gemini::GeminiAdapter;
+use forge_provider_openai::OpenAiAdapter;
 use forge_provider_openai::providers::ProviderKind;
-use forge_provider_openai::{OpenAiAdapter, ProviderInfo};
 
 use forge_router::config::ProviderKind as ConfigKind;
 use forge_router::table::Deployment;
 
 use crate::auth::key_cache::ResolvedProvider;
-
-/// The kind of upstream a provider name selects.
-#[derive(Debug, Clone)]
-pub enum ProviderFamily {
-    /// OpenAI and every OpenAI-compatible host (the table of the Forge v1 spec, §6).
-    OpenAi(ProviderInfo),
-    /// Anthropic's native Messages API.
-    Anthropic,
-    /// Google's native generateContent API.
-    Gemini,
-}
-
-impl ProviderFamily {
-    /// `anthropic` and `gemini` are the native APIs; `gemini-openai` keeps Google's
-    /// OpenAI-compatible endpoint; every other name is OpenAI-compatible.
-    pub fn of(name_lower: &str) -> Self {
-        match name_lower {
-            "anthropic" => ProviderFamily::Anthropic,
-            "gemini" => ProviderFamily::Gemini,
-            "gemini-openai" => ProviderFamily::OpenAi(forge_provider_openai::lookup("gemini")),
-            other => ProviderFamily::OpenAi(forge_provider_openai::lookup(other)),
-        }
-    }
-
-    /// Why a key of this provider cannot be created, if it cannot.
-    pub fn check(
-        &self,
-        base_url: Option<&str>,
-        config: Option<&BTreeMap<String, String>>,
-    ) -> Result<(), &'static str> {
-        match self {
-            ProviderFamily::OpenAi(info) => {
-                if matches!(info.kind, ProviderKind::Unsupported) {
-                    return Err("this provider kind is not supported by this server yet");
-                }
-                let api_version = config.and_then(|c| c.get("api_version")).map(|v| v.trim());
-                if info.kind == ProviderKind::Azure && api_version.is_none_or(str::is_empty) {
-                    return Err("Azure OpenAI needs config {\"api_version\": \"...\"}");
-                }
-                if info.default_base_url.is_none() && base_url.is_none() {
-                    return Err(
-                        "a base_url is required for a provider Forge has no default URL for",
-                    );
-                }
-                Ok(())
-            }
-            ProviderFamily::Anthropic | ProviderFamily::Gemini => Ok(()),
-        }
-    }
-
-    pub fn static_models(&self) -> Option<&'static [&'static str]> {
-        match self {
-            ProviderFamily::OpenAi(info) => info.static_models,
-            _ => None,
-        }
-    }
-}
+use crate::proxy::family::ProviderFamily;
 
 /// A provider key's adapter, ready to build requests and parse answers.
 pub enum Upstream {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::limits::scopes::LimitRules;
+use crate::limits::rules::LimitRules;
 
 /// A PUT body: the scope's limits as a whole; a field left out is unlimited.
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@ use forge_storage::{BudgetPeriod, LimitValues};
 use serde_json::{Value, json};
 
 use super::body::{error, money};
-use crate::limits::scopes::LimitRules;
+use crate::limits::rules::LimitRules;
 
 /// The 422 entries for every way `key` is looser than `account` (none if it is not).
 pub fn looser_than(key: &LimitValues, account: &LimitRules) -> Vec<Value> {
