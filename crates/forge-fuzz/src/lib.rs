@@ -103,19 +103,10 @@ pub fn stream_decoders(data: &[u8]) {
     let _ = google.finish();
 }
 
-const DIALECTS: [SniffDialect; 6] = [
-    SniffDialect::OpenAiChat,
-    SniffDialect::OpenAiCompletions,
-    SniffDialect::OpenAiEmbeddings,
-    SniffDialect::OpenAiResponses,
-    SniffDialect::Anthropic,
-    SniffDialect::Gemini,
-];
-
 /// The usage sniffer, on the input as a whole body and as a stream, in every dialect.
 pub fn usage_sniff(data: &[u8]) {
     let events = events(data);
-    for dialect in DIALECTS {
+    for dialect in SniffDialect::ALL {
         let _ = usage_from_body(dialect, data);
         let mut sniffer = StreamSniffer::new(dialect);
         for ev in &events {

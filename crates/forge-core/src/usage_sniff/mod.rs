@@ -60,6 +60,16 @@ pub enum SniffDialect {
 }
 
 impl SniffDialect {
+    /// Every dialect, for callers that try them all (tests, fuzzing).
+    pub const ALL: [SniffDialect; 6] = [
+        SniffDialect::OpenAiChat,
+        SniffDialect::OpenAiCompletions,
+        SniffDialect::OpenAiEmbeddings,
+        SniffDialect::OpenAiResponses,
+        SniffDialect::Anthropic,
+        SniffDialect::Gemini,
+    ];
+
     /// Substrings of which every event this dialect can learn from contains one (when it
     /// holds no `\u` escape); see [`may_matter`].
     fn needles(self) -> &'static [&'static str] {

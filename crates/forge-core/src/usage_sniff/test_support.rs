@@ -272,11 +272,4 @@ pub fn corpus(dialect: SniffDialect) -> Vec<String> {
     }
 }
 
-pub const DIALECTS: [SniffDialect; 6] = [
-    SniffDialect::OpenAiChat,
-    SniffDialect::OpenAiCompletions,
-    SniffDialect::OpenAiEmbeddings,
-    SniffDialect::OpenAiResponses,
-    SniffDialect::Anthropic,
-    SniffDialect::Gemini,
-];
+pub const DIALECTS: [SniffDialect; 6] = SniffDialect::ALL;
