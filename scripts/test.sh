@@ -50,6 +50,9 @@ ensure_redis
 log "cargo deny check bans licenses sources"
 cargo deny --log-level error check bans licenses sources
 
+log "import cycles in the server crate (scripts/import-cycles)"
+python3 scripts/import-cycles
+
 log "building the workspace (binaries are used by the end-to-end tests)"
 cargo build --workspace --bins --locked
 

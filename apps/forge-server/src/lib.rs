@@ -35,7 +35,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
-use crate::proxy::models::ModelsCache;
+use crate::proxy::models_cache::ModelsCache;
 use crate::proxy::transport::Transport;
 use crate::routing::Routing;
 use crate::state::AppState;
@@ -199,7 +199,10 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         invalidation,
         store,
         secret_box,
-        jwt: JwtKeys::new(&secrets.jwt_secret, settings.jwt_lifetime_minutes),
+        jwt: Arc::new(JwtKeys::new(
+            &secrets.jwt_secret,
+            settings.jwt_lifetime_minutes,
+        )),
         keys: KeyCache::default(),
         last_used: LastUsed::default(),
         models: ModelsCache::new(Duration::from_secs(settings.models_cache_secs)),
@@ -212,6 +215,10 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            // Narrow handles, for the extractors and modules that need only these.
+            .app_data(web::Data::from(app_state.jwt.clone()))
+            .app_data(web::Data::new(app_state.store.clone()))
+            .app_data(web::Data::from(app_state.routing.clone()))
             // awc's client is !Send: one per worker, each with its own connection pool.
             .app_data(web::Data::new(Transport::new(timeouts, allow_private)))
             .app_data(extract_errors::json_config(ADMIN_JSON_LIMIT))
@@ -283,7 +290,7 @@ impl Forge {
                 if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                     purged_at = Some(std::time::Instant::now());
                     purge_stored_responses(&state).await;
-                    logs::purge_expired(&state).await;
+                    logs::purge_expired(&state.store, &state.routing).await;
                 }
             }
         });
@@ -304,7 +311,10 @@ impl Forge {
             .redis_url
             .clone()
             .filter(|u| !u.trim().is_empty())
-            .map(|url| actix_rt::spawn(auth::invalidation::listen(self.state.clone(), url)));
+            .map(|url| {
+                let channel = self.state.invalidation.channel().to_owned();
+                actix_rt::spawn(auth::invalidation::listen(self.state.clone(), channel, url))
+            });
         let (stop_usage, usage_stopped) = tokio::sync::oneshot::channel();
         let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
         let (stop_logs, logs_stopped) = tokio::sync::oneshot::channel();

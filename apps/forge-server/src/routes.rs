@@ -8,16 +8,25 @@ use actix_web::web::{self, delete, get, post, put, resource};
 
 use crate::admin::{api_keys, auth, health, provider_keys, routing, users};
 use crate::proxy;
+use crate::proxy::client;
+use crate::proxy::openai::{Chat, Completions, Embeddings, OpenAi};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // the OpenAI-compatible proxy
-    cfg.service(resource("/v1/chat/completions").route(post().to(proxy::chat_completions)))
-        .service(resource("/v1/completions").route(post().to(proxy::completions)))
-        .service(resource("/v1/embeddings").route(post().to(proxy::embeddings)))
-        .service(resource("/v1/responses").route(post().to(proxy::responses::create)))
+    cfg.service(resource("/v1/chat/completions").route(post().to(client::handle::<OpenAi<Chat>>)))
+        .service(
+            resource("/v1/completions").route(post().to(client::handle::<OpenAi<Completions>>)),
+        )
+        .service(resource("/v1/embeddings").route(post().to(client::handle::<OpenAi<Embeddings>>)))
+        .service(
+            resource("/v1/responses")
+                .route(post().to(client::handle::<proxy::responses::Responses>)),
+        )
         .service(resource("/v1/models").route(get().to(proxy::models::list_models)))
         // the Anthropic dialect
-        .service(resource("/v1/messages").route(post().to(proxy::messages::messages)))
+        .service(
+            resource("/v1/messages").route(post().to(client::handle::<proxy::messages::Messages>)),
+        )
         .service(
             resource("/v1/messages/count_tokens").route(post().to(proxy::messages::count_tokens)),
         )

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use forge_storage::Store;
 use forge_storage::crypto::SecretBox;
 
-use crate::auth::invalidation::Invalidation;
+use crate::auth::invalidation::{Invalidation, LocalCaches};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
 use crate::limits::Limits;
 use crate::logs::LogSink;
-use crate::proxy::models::ModelsCache;
+use crate::proxy::models_cache::ModelsCache;
 use crate::routing::Routing;
 use crate::usage::UsageSink;
 use crate::usage::pricing::Pricing;
@@ -21,7 +21,7 @@ pub struct AppState {
     pub settings: Settings,
     pub store: Store,
     pub secret_box: SecretBox,
-    pub jwt: JwtKeys,
+    pub jwt: Arc<JwtKeys>,
     pub keys: KeyCache,
     pub last_used: LastUsed,
     pub models: ModelsCache,
@@ -47,5 +47,15 @@ impl AppState {
     pub fn invalidate_user_locally(&self, user_id: i64) {
         self.keys.invalidate_user(user_id);
         self.models.invalidate_user(user_id);
+    }
+}
+
+impl LocalCaches for AppState {
+    fn forget_all_keys(&self) {
+        self.keys.clear();
+    }
+
+    fn forget_user(&self, user_id: i64) {
+        self.invalidate_user_locally(user_id);
     }
 }

@@ -20,7 +20,7 @@ use forge_core::sse::{SseEvent, SseParser, encode_event};
 use forge_provider_openai::{Endpoint, OpenAiAdapter};
 use forge_server::auth::key_cache::{AuthContext, KeyCache, Lookup, ResolvedProvider};
 use forge_server::auth::last_used::LastUsed;
-use forge_server::proxy::relay::EventFramer;
+use forge_server::proxy::framer::EventFramer;
 use forge_server::proxy::resolve::resolve;
 use forge_storage::apikey::digest_forge_key;
 use forge_storage::crypto::{SecretBox, provider_key_aad};
@@ -40,7 +40,7 @@ fn provider(id: i64, name: &str) -> ResolvedProvider {
         base_url: Some("http://127.0.0.1:9200/v1".to_owned()),
         model_mapping: BTreeMap::from([("fast".to_owned(), "gpt-4o-mini".to_owned())]),
         config: BTreeMap::new(),
-        family: forge_server::proxy::upstream::ProviderFamily::of(&name.to_lowercase()),
+        family: forge_server::proxy::family::ProviderFamily::of(&name.to_lowercase()),
     }
 }
 
@@ -184,7 +184,7 @@ fn request_rewrite(c: &mut Criterion) {
                 let route = resolve(&ctx, &model).unwrap();
                 object.set_str("model", &route.upstream_model);
                 let p = route.provider;
-                let forge_server::proxy::upstream::ProviderFamily::OpenAi(info) = &p.family else {
+                let forge_server::proxy::family::ProviderFamily::OpenAi(info) = &p.family else {
                     unreachable!("the bench provider is OpenAI-compatible")
                 };
                 let adapter = OpenAiAdapter::new(info, p.base_url.as_deref(), &p.api_key).unwrap();

@@ -427,6 +427,16 @@ impl Usage {
     pub fn total_tokens(&self) -> u64 {
         self.input_tokens.saturating_add(self.output_tokens)
     }
+
+    /// Folds in a later report of the same stream: providers send running totals (Anthropic's
+    /// `message_start` then `message_delta`), so each count keeps its largest value.
+    pub fn merge_max(&mut self, from: &Usage) {
+        self.input_tokens = self.input_tokens.max(from.input_tokens);
+        self.output_tokens = self.output_tokens.max(from.output_tokens);
+        self.cached_input_tokens = self.cached_input_tokens.max(from.cached_input_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.max(from.cache_write_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.max(from.reasoning_tokens);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

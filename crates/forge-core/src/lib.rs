@@ -3,6 +3,7 @@
 //! This crate does no I/O: adapters and the server build on these pure types so every
 //! translation can be unit-tested without sockets.
 
+pub mod adapter;
 pub mod anthropic;
 pub mod canonical;
 pub mod error;

@@ -10,7 +10,14 @@ use actix_web::web;
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 
-use crate::state::AppState;
+/// What an instance drops when told: implemented by the app's wiring, so this listener needs
+/// no view of the whole state.
+pub trait LocalCaches: Send + Sync + 'static {
+    /// Drops every cached key (changes may have been missed while the channel was down).
+    fn forget_all_keys(&self);
+    /// Drops what is cached for one user.
+    fn forget_user(&self, user_id: i64);
+}
 
 /// Pause before resubscribing after the channel was lost (a reconnect backoff, not a wait for
 /// readiness: the subscription itself is the readiness check).
@@ -55,11 +62,10 @@ impl Invalidation {
 
 /// Listens for other instances' invalidations until the task is dropped; reconnects after
 /// failures.
-pub async fn listen(state: web::Data<AppState>, url: String) {
-    let channel = state.invalidation.channel().to_owned();
+pub async fn listen<C: LocalCaches + ?Sized>(caches: web::Data<C>, channel: String, url: String) {
     let mut resumed = false;
     loop {
-        if let Err(e) = subscribe(&state, &url, &channel, resumed).await {
+        if let Err(e) = subscribe(&**caches, &url, &channel, resumed).await {
             tracing::warn!(error = %e, "cache invalidation channel lost; reconnecting");
         }
         resumed = true;
@@ -67,8 +73,8 @@ pub async fn listen(state: web::Data<AppState>, url: String) {
     }
 }
 
-async fn subscribe(
-    state: &AppState,
+async fn subscribe<C: LocalCaches + ?Sized>(
+    caches: &C,
     url: &str,
     channel: &str,
     resumed: bool,
@@ -78,12 +84,12 @@ async fn subscribe(
     pubsub.subscribe(channel).await?;
     if resumed {
         // Changes may have been missed while the channel was down: start from a clean cache.
-        state.keys.clear();
+        caches.forget_all_keys();
     }
     let mut messages = pubsub.on_message();
     while let Some(message) = messages.next().await {
         match message.get_payload::<i64>() {
-            Ok(user_id) => state.invalidate_user_locally(user_id),
+            Ok(user_id) => caches.forget_user(user_id),
             Err(e) => tracing::warn!(error = %e, "ignoring a malformed invalidation"),
         }
     }

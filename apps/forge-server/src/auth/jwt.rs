@@ -15,7 +15,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -95,16 +94,19 @@ impl FromRequest for CurrentUser {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        // The narrow handles this needs, registered by the app's wiring.
+        let keys = req.app_data::<web::Data<JwtKeys>>().cloned();
+        let store = req.app_data::<web::Data<forge_storage::Store>>().cloned();
         let token = bearer_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(ApiError::internal)?;
+            let (Some(keys), Some(store)) = (keys, store) else {
+                return Err(ApiError::internal());
+            };
             let token = token.ok_or_else(|| ApiError::unauthorized_bearer("Not authenticated"))?;
             let invalid =
                 || ApiError::unauthorized_bearer("Could not validate credentials for local user");
-            let session = state.jwt.verify(&token).ok_or_else(invalid)?;
-            let user = state
-                .store
+            let session = keys.verify(&token).ok_or_else(invalid)?;
+            let user = store
                 .user_by_id(session.user_id)
                 .await?
                 .filter(|user| user.token_generation == session.generation)

@@ -15,8 +15,7 @@ use crate::auth::key_cache::AuthContext;
 use crate::logs::pending::{Pending, Redaction, add_secret};
 use crate::logs::redact::Policy;
 use crate::logs::sink::LogSink;
-use crate::routing::Snapshot;
-use crate::state::AppState;
+use crate::routing::{Routing, Snapshot};
 
 /// The request body, kept on the request (only while logging is on) for the attempts' logs.
 #[derive(Clone)]
@@ -25,8 +24,8 @@ struct RequestBody(Bytes);
 /// Called where proxy routes read their body: keeps a handle on it when logging is enabled.
 pub fn keep_request_body(req: &HttpRequest, body: &Bytes) {
     let enabled = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.routing.snapshot().config.logging.enabled);
+        .app_data::<web::Data<Routing>>()
+        .is_some_and(|routing| routing.snapshot().config.logging.enabled);
     if enabled {
         req.extensions_mut().insert(RequestBody(body.clone()));
     }
@@ -61,7 +60,7 @@ pub struct Plan {
 
 /// `Some` when the request's bodies are to be logged.
 pub fn plan(
-    state: &AppState,
+    sink: &Arc<LogSink>,
     snapshot: &Snapshot,
     req: &HttpRequest,
     ctx: &AuthContext,
@@ -81,7 +80,7 @@ pub fn plan(
         add_secret(&mut secrets, deployment.api_key.expose());
     }
     Some(Arc::new(Plan {
-        sink: state.logs.clone(),
+        sink: sink.clone(),
         redaction: Arc::new(Redaction {
             request,
             secrets,

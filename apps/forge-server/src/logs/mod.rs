@@ -15,7 +15,7 @@ use forge_storage::{StorageError, Store};
 pub use capture::{Capture, Plan, keep_request_body, plan};
 pub use sink::{LogFlusher, LogSink};
 
-use crate::state::AppState;
+use crate::routing::Routing;
 
 /// Deletes logs that started more than `retention_days` before `now_ms`.
 pub async fn purge(store: &Store, retention_days: u32, now_ms: i64) -> Result<usize, StorageError> {
@@ -25,9 +25,9 @@ pub async fn purge(store: &Store, retention_days: u32, now_ms: i64) -> Result<us
 
 /// The hourly retention pass, with the retention currently configured (logs stay subject to
 /// it after logging is switched off).
-pub async fn purge_expired(state: &AppState) {
-    let days = state.routing.snapshot().config.logging.retention_days;
-    match purge(&state.store, days, chrono::Utc::now().timestamp_millis()).await {
+pub async fn purge_expired(store: &Store, routing: &Routing) {
+    let days = routing.snapshot().config.logging.retention_days;
+    match purge(store, days, chrono::Utc::now().timestamp_millis()).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "purged request logs past retention"),
         Err(e) => tracing::warn!(error = %e, "could not purge request logs"),

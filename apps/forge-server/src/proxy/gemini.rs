@@ -3,16 +3,22 @@
 //! google-genai SDKs call), to any upstream: natively to Gemini, translated to everything else.
 //! Errors are Google's `{"error":{"code","message","status"}}` with the upstream's status.
 
+use std::marker::PhantomData;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::ChatRequest;
 use forge_core::gemini::GenerateContentRequest;
 use serde_json::json;
 
 use crate::auth::forge_key::authenticate_gemini;
+use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
+use crate::proxy::client::{self, Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
-use crate::proxy::dispatch::{self, Call, Target, dispatch};
+use crate::proxy::dispatch::{self, Target};
 use crate::proxy::messages::estimate_tokens;
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
@@ -20,7 +26,7 @@ use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::state::AppState;
-use crate::usage::estimate::{Prompt, estimator};
+use crate::usage::estimate::Prompt;
 use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 
@@ -51,71 +57,104 @@ fn parse_target(target: &str) -> Result<(String, Action), Error> {
     Ok((model.to_owned(), action))
 }
 
+/// The `{model}:{action}` route: counting is answered here, generation by the generic handler.
 pub async fn generate(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    gemini_route(&req, payload, &state, &transport)
-        .await
-        .map_err(ProxyError::in_dialect(Dialect::Gemini))
+    if let Ok((model, Action::CountTokens)) = parse_target(req.match_info().query("target")) {
+        return count_tokens(&req, payload, &state, &transport, &model)
+            .await
+            .map_err(ProxyError::in_dialect(Dialect::Gemini));
+    }
+    client::handle::<GenerateContent>(req, payload, state, transport).await
 }
 
-async fn gemini_route(
+/// No counting endpoint is called: an estimate, as for Anthropic's count_tokens.
+async fn count_tokens(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
     transport: &Transport,
+    model: &str,
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate_gemini(state, req).await?;
-    let (model, action) = parse_target(req.match_info().query("target"))?;
     let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    if action == Action::CountTokens {
-        // No counting endpoint is called: an estimate, as for Anthropic's count_tokens.
-        let target = dispatch::single_target(state, transport, &ctx, req, Some(&model))?;
-        let wire = parse_typed::<GenerateContentRequest>(&body)?;
-        let canonical = forge_core::gemini::convert::request_to_canonical(&target.model, &wire)?;
-        return Ok(HttpResponse::Ok().json(json!({ "totalTokens": estimate_tokens(&canonical) })));
+    let target = dispatch::single_target(state, transport, &ctx, req, Some(model))?;
+    let wire = parse_typed::<GenerateContentRequest>(&body)?;
+    let canonical = forge_core::gemini::convert::request_to_canonical(&target.model, &wire)?;
+    Ok(HttpResponse::Ok().json(json!({ "totalTokens": estimate_tokens(&canonical) })))
+}
+
+/// `generateContent` and `streamGenerateContent`: the model and the action are in the path.
+#[derive(Default)]
+pub struct GenerateContent;
+
+pub struct Inbound<'a> {
+    body: PhantomData<&'a Bytes>,
+    canonical: Option<ChatRequest>,
+}
+
+impl ClientDialect for GenerateContent {
+    type Inbound<'a> = Inbound<'a>;
+    const DIALECT: Dialect = Dialect::Gemini;
+
+    /// Google's clients also send `?key=` or `x-goog-api-key`.
+    async fn authenticate(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+    ) -> Result<Arc<AuthContext>, Error> {
+        authenticate_gemini(state, req).await
     }
-    let stream = action == Action::StreamGenerate;
-    let mut canonical: Option<ChatRequest> = None;
-    let call = Call {
-        req,
-        ctx: &ctx,
-        model: Some(&model),
-        stream,
-        dialect: Dialect::Gemini,
-        endpoint: "generateContent",
-        estimate: estimator(Prompt::Gemini, body.clone()),
-        reserve_tokens: Call::reserve_for(body.len()),
-        max_tokens: None,
-    };
-    dispatch(state, transport, call, async |target: Target| {
+
+    fn read<'a>(&self, req: &HttpRequest, _body: &'a Bytes) -> Result<(Head, Inbound<'a>), Error> {
+        let (model, action) = parse_target(req.match_info().query("target"))?;
+        let head = Head {
+            model: Some(model),
+            stream: action == Action::StreamGenerate,
+            endpoint: "generateContent",
+            prompt: Prompt::Gemini,
+            max_tokens: None,
+        };
+        let inbound = Inbound {
+            body: PhantomData,
+            canonical: None,
+        };
+        Ok((head, inbound))
+    }
+
+    async fn attempt<'a>(
+        &self,
+        inbound: &mut Self::Inbound<'a>,
+        cx: &Attempt<'_>,
+        target: Target,
+    ) -> Result<HttpResponse, Error> {
         if let Upstream::Gemini(adapter) = &target.upstream {
-            let upstream_req = adapter.passthrough(&target.model, body.clone(), stream);
+            let upstream_req = adapter.passthrough(&target.model, cx.body.clone(), cx.stream);
             let how = Passthrough {
                 terminal: StreamEnd::GeminiFinish,
                 usage: SniffDialect::Gemini,
                 strip_usage: false,
             };
-            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
+            return pipeline::passthrough(cx.transport, target, upstream_req, cx.stream, how).await;
         }
-        let mut request = match &canonical {
+        let mut request = match &inbound.canonical {
             Some(parsed) => parsed.clone(),
             None => {
-                let wire = parse_typed::<GenerateContentRequest>(&body)?;
+                let wire = parse_typed::<GenerateContentRequest>(cx.body)?;
                 let parsed =
                     forge_core::gemini::convert::request_to_canonical(&target.model, &wire)?;
-                canonical = Some(parsed.clone());
+                inbound.canonical = Some(parsed.clone());
                 parsed
             }
         };
         request.model = target.model.clone();
-        request.stream = stream;
-        pipeline::translated(transport, target, &request, Render::Gemini).await
-    })
-    .await
+        request.stream = cx.stream;
+        pipeline::translated(cx.transport, target, &request, Render::Gemini).await
+    }
 }
 
 #[cfg(test)]

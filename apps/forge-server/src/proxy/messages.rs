@@ -3,6 +3,7 @@
 //! Anthropic's `{"type":"error","error":{...}}` with the upstream's status.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::anthropic::{CountTokensRequest, MessagesRequest};
 use forge_core::canonical::{ChatRequest, ContentPart};
@@ -11,8 +12,9 @@ use serde_json::json;
 
 use crate::auth::forge_key::authenticate;
 use crate::error::ProxyError;
+use crate::proxy::client::{Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
-use crate::proxy::dispatch::{self, Call, Target, dispatch};
+use crate::proxy::dispatch::{self, Target};
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::translate::Render;
@@ -20,20 +22,9 @@ use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
 use crate::proxy::upstream::Upstream;
 use crate::proxy::{max_tokens_of, with_model};
 use crate::state::AppState;
-use crate::usage::estimate::{Prompt, estimator};
+use crate::usage::estimate::Prompt;
 use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
-
-pub async fn messages(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    transport: web::Data<Transport>,
-) -> Result<HttpResponse, ProxyError> {
-    messages_route(&req, payload, &state, &transport)
-        .await
-        .map_err(ProxyError::in_dialect(Dialect::Anthropic))
-}
 
 pub async fn count_tokens(
     req: HttpRequest,
@@ -52,58 +43,72 @@ fn beta_header(req: &HttpRequest) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-async fn messages_route(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    transport: &Transport,
-) -> Result<HttpResponse, Error> {
-    let ctx = authenticate(state, req).await?;
-    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let object = RawObject::parse(&body)?;
-    let model = object.get_str("model")?;
-    let stream = object.get_bool("stream")?.unwrap_or(false);
-    let requested = model.clone().unwrap_or_default();
-    let mut canonical: Option<ChatRequest> = None;
-    let call = Call {
-        req,
-        ctx: &ctx,
-        model: model.as_deref(),
-        stream,
-        dialect: Dialect::Anthropic,
-        endpoint: "messages",
-        estimate: estimator(Prompt::Anthropic, body.clone()),
-        reserve_tokens: Call::reserve_for(body.len()),
-        max_tokens: max_tokens_of(&object, &["max_tokens"]),
-    };
-    dispatch(state, transport, call, async |target: Target| {
+#[derive(Default)]
+pub struct Messages;
+
+pub struct Inbound<'a> {
+    object: RawObject<'a>,
+    /// The model the client named, echoed in translated answers.
+    requested: String,
+    canonical: Option<ChatRequest>,
+}
+
+impl ClientDialect for Messages {
+    type Inbound<'a> = Inbound<'a>;
+    const DIALECT: Dialect = Dialect::Anthropic;
+
+    fn read<'a>(&self, _req: &HttpRequest, body: &'a Bytes) -> Result<(Head, Inbound<'a>), Error> {
+        let object = RawObject::parse(body)?;
+        let model = object.get_str("model")?;
+        let head = Head {
+            stream: object.get_bool("stream")?.unwrap_or(false),
+            endpoint: "messages",
+            prompt: Prompt::Anthropic,
+            max_tokens: max_tokens_of(&object, &["max_tokens"]),
+            model: model.clone(),
+        };
+        let inbound = Inbound {
+            object,
+            requested: model.unwrap_or_default(),
+            canonical: None,
+        };
+        Ok((head, inbound))
+    }
+
+    async fn attempt<'a>(
+        &self,
+        inbound: &mut Self::Inbound<'a>,
+        cx: &Attempt<'_>,
+        target: Target,
+    ) -> Result<HttpResponse, Error> {
         if let Upstream::Anthropic(adapter) = &target.upstream {
-            let upstream_req =
-                adapter.passthrough(with_model(&object, &target.model), beta_header(req));
+            let upstream_req = adapter.passthrough(
+                with_model(&inbound.object, &target.model),
+                beta_header(cx.req),
+            );
             let how = Passthrough {
                 terminal: StreamEnd::AnthropicStop,
                 usage: SniffDialect::Anthropic,
                 strip_usage: false,
             };
-            return pipeline::passthrough(transport, target, upstream_req, stream, how).await;
+            return pipeline::passthrough(cx.transport, target, upstream_req, cx.stream, how).await;
         }
-        let mut request = match &canonical {
+        let mut request = match &inbound.canonical {
             Some(parsed) => parsed.clone(),
             None => {
-                let wire: MessagesRequest = parse_typed(&body)?;
+                let wire: MessagesRequest = parse_typed(cx.body)?;
                 let parsed = forge_core::anthropic::convert::request_to_canonical(&wire);
-                canonical = Some(parsed.clone());
+                inbound.canonical = Some(parsed.clone());
                 parsed
             }
         };
         request.model = target.model.clone();
-        request.stream = stream;
+        request.stream = cx.stream;
         let render = Render::Anthropic {
-            requested_model: requested.clone(),
+            requested_model: inbound.requested.clone(),
         };
-        pipeline::translated(transport, target, &request, render).await
-    })
-    .await
+        pipeline::translated(cx.transport, target, &request, render).await
+    }
 }
 
 async fn count_tokens_route(

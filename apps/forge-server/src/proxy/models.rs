@@ -2,9 +2,8 @@
 //! models as `provider/model` ids, fetched live (cached per provider key) or from the adapter's
 //! static list. A provider whose listing fails contributes nothing.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use forge_core::Error;
@@ -22,53 +21,6 @@ use crate::state::AppState;
 /// A listing that takes longer than this is dropped so one slow provider cannot stall the list.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_LISTING_BODY: usize = 16 * 1024 * 1024;
-
-pub struct ModelsCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<i64, CachedList>>,
-}
-
-struct CachedList {
-    user_id: i64,
-    fetched: Instant,
-    models: Arc<Vec<String>>,
-}
-
-impl ModelsCache {
-    pub fn new(ttl: Duration) -> Self {
-        ModelsCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn get(&self, provider_key_id: i64) -> Option<Arc<Vec<String>>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&provider_key_id)
-            .filter(|e| e.fetched.elapsed() < self.ttl)
-            .map(|e| e.models.clone())
-    }
-
-    fn put(&self, user_id: i64, provider_key_id: i64, models: Arc<Vec<String>>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(
-            provider_key_id,
-            CachedList {
-                user_id,
-                fetched: Instant::now(),
-                models,
-            },
-        );
-    }
-
-    pub fn invalidate_user(&self, user_id: i64) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, e| e.user_id != user_id);
-    }
-}
 
 /// One listed model: `provider/model` id, owner and the alias a user mapped to it.
 pub struct Listed {
@@ -257,13 +209,15 @@ async fn provider_models(
 async fn fetch(transport: &Transport, provider: &ResolvedProvider) -> Result<Vec<String>, Error> {
     let upstream = Upstream::for_provider(provider)?;
     let name = &provider.name_lower;
-    let mut resp = transport.send(name, upstream.list_models()).await?;
+    let mut resp = transport
+        .send(name, upstream.adapter().list_models())
+        .await?;
     let status = resp.status().as_u16();
     let body = transport
         .read_body(name, &mut resp, MAX_LISTING_BODY)
         .await?;
     if !(200..300).contains(&status) {
-        return Err(upstream.parse_error(status, None, &body));
+        return Err(upstream.adapter().parse_error(status, None, &body));
     }
-    upstream.parse_models(&body)
+    upstream.adapter().parse_models(&body)
 }

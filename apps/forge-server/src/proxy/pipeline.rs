@@ -15,8 +15,9 @@ use forge_core::usage_sniff::{SniffDialect, usage_from_body};
 use futures_util::StreamExt;
 
 use crate::proxy::dispatch::Target;
-use crate::proxy::relay;
-use crate::proxy::translate::{self, Decoder, OnFinish, Render};
+use crate::proxy::framer::Verbatim;
+use crate::proxy::relay::{self, Watch};
+use crate::proxy::translate::{Decoder, OnFinish, Render, Translated};
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport, UpstreamResponse};
 use forge_core::stream_end::StreamEnd;
 
@@ -72,6 +73,7 @@ pub async fn send(
     );
     Err(target
         .upstream
+        .adapter()
         .parse_error(status.as_u16(), retry_after.as_deref(), &body))
 }
 
@@ -116,20 +118,22 @@ pub async fn relay_answer(
     }
     let provider = target.provider.as_str();
     if stream && whole.is_none() {
-        let metering = target.meter.take().map(|meter| {
+        let meter = target.meter.take();
+        if let Some(meter) = &meter {
             meter.sniff(how.usage);
-            (meter, how.strip_usage)
-        });
-        return relay::stream_response(
-            resp,
-            prefix,
-            provider,
-            how.terminal,
-            target.timeouts,
-            target.outcome.take(),
-            metering,
-        )
-        .await;
+        }
+        let content_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("text/event-stream")
+            .to_owned();
+        let shape = Verbatim::new(how.terminal, how.strip_usage, content_type);
+        let watch = Watch {
+            outcome: target.outcome.take(),
+            meter,
+        };
+        return relay::stream(resp, prefix, shape, provider, target.timeouts, watch).await;
     }
     let body = match whole {
         Some(body) => body,
@@ -208,8 +212,8 @@ pub async fn translated(
     request: &ChatRequest,
     render: Render,
 ) -> Result<HttpResponse, Error> {
-    let upstream_req = target.upstream.chat_request(request)?;
-    let dialect = target.upstream.dialect();
+    let upstream_req = target.upstream.adapter().chat_request(request)?;
+    let dialect = target.upstream.adapter().dialect();
     let mut resp = send(transport, &target, upstream_req).await?;
     let mut out = if request.stream {
         translate_stream(transport, resp, target, request, &render, None).await?
@@ -256,16 +260,15 @@ pub async fn translate_stream(
     let meter = target.meter.take();
     let timeouts = target.timeouts;
     let provider = target.provider.clone();
-    let decoder = Decoder::new(target.upstream, &provider, &request.model);
-    translate::stream(
+    let decoder = Decoder::new(&target.upstream, &provider, &request.model);
+    let shape = Translated::new(decoder, render.encoder(), on_finish);
+    relay::stream(
         resp,
         prefix,
-        decoder,
-        render.encoder(),
+        shape,
         &provider,
         timeouts,
-        on_finish,
-        translate::Watch { outcome, meter },
+        Watch { outcome, meter },
     )
     .await
 }
@@ -294,7 +297,7 @@ fn answer_from(
     request: &ChatRequest,
     body: &Bytes,
 ) -> Result<ChatResponse, Error> {
-    let mut answer = target.upstream.parse_response(body)?;
+    let mut answer = target.upstream.adapter().parse_response(body)?;
     if answer.model.is_empty() {
         answer.model = request.model.clone();
     }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
+use bytes::Bytes;
 use forge_core::Error;
 use forge_core::canonical::ChatRequest;
 use forge_core::json::RawObject;
@@ -19,70 +20,70 @@ use forge_core::responses::{
 use forge_provider_openai::Endpoint;
 use forge_storage::Store;
 
-use crate::auth::forge_key::authenticate;
-use crate::auth::key_cache::AuthContext;
-use crate::error::ProxyError;
+use crate::proxy::client::{Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
-use crate::proxy::dispatch::{Call, Target, dispatch};
+use crate::proxy::dispatch::Target;
 use crate::proxy::pipeline::Passthrough;
-use crate::proxy::pipeline::{self, parse_typed, read_body};
+use crate::proxy::pipeline::{self, parse_typed};
 use crate::proxy::translate::{Encoder, OnFinish, Render};
-use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::proxy::{max_tokens_of, with_model};
-use crate::state::AppState;
-use crate::usage::estimate::{Prompt, estimator};
+use crate::usage::estimate::Prompt;
 use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 
-pub async fn create(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    transport: web::Data<Transport>,
-) -> Result<HttpResponse, ProxyError> {
-    Ok(route(&req, payload, &state, &transport).await?)
+#[derive(Default)]
+pub struct Responses;
+
+pub struct Inbound<'a> {
+    object: RawObject<'a>,
+    /// Parsed (and the history loaded) on the first attempt that needs translation.
+    prepared: Option<(Arc<ResponsesRequest>, ChatRequest)>,
 }
 
-async fn route(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    transport: &Transport,
-) -> Result<HttpResponse, Error> {
-    let ctx = authenticate(state, req).await?;
-    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let object = RawObject::parse(&body)?;
-    let model = object.get_str("model")?;
-    let stream = object.get_bool("stream")?.unwrap_or(false);
-    // Parsed (and the history loaded) on the first attempt that needs translation.
-    let mut prepared: Option<(Arc<ResponsesRequest>, ChatRequest)> = None;
-    let call = Call {
-        req,
-        ctx: &ctx,
-        model: model.as_deref(),
-        stream,
-        dialect: Dialect::OpenAi,
-        endpoint: "responses",
-        estimate: estimator(Prompt::Responses, body.clone()),
-        reserve_tokens: Call::reserve_for(body.len()),
-        max_tokens: max_tokens_of(&object, &["max_output_tokens"]),
-    };
-    dispatch(state, transport, call, async |target: Target| {
+impl ClientDialect for Responses {
+    type Inbound<'a> = Inbound<'a>;
+    const DIALECT: Dialect = Dialect::OpenAi;
+
+    fn read<'a>(&self, _req: &HttpRequest, body: &'a Bytes) -> Result<(Head, Inbound<'a>), Error> {
+        let object = RawObject::parse(body)?;
+        let head = Head {
+            model: object.get_str("model")?,
+            stream: object.get_bool("stream")?.unwrap_or(false),
+            endpoint: "responses",
+            prompt: Prompt::Responses,
+            max_tokens: max_tokens_of(&object, &["max_output_tokens"]),
+        };
+        let inbound = Inbound {
+            object,
+            prepared: None,
+        };
+        Ok((head, inbound))
+    }
+
+    async fn attempt<'a>(
+        &self,
+        inbound: &mut Self::Inbound<'a>,
+        cx: &Attempt<'_>,
+        target: Target,
+    ) -> Result<HttpResponse, Error> {
         if let Upstream::OpenAi(adapter) = &target.upstream
             && adapter.serves_responses()
             && !NO_RESPONSES_ROUTE.lacks(adapter.base_url())
         {
-            let upstream_req =
-                adapter.passthrough(Endpoint::Responses, with_model(&object, &target.model));
+            let upstream_req = adapter.passthrough(
+                Endpoint::Responses,
+                with_model(&inbound.object, &target.model),
+            );
             let how = Passthrough {
                 terminal: StreamEnd::ResponsesDone,
                 usage: SniffDialect::OpenAiResponses,
                 strip_usage: false,
             };
-            match pipeline::send(transport, &target, upstream_req).await {
+            match pipeline::send(cx.transport, &target, upstream_req).await {
                 Ok(resp) => {
-                    return pipeline::relay_answer(transport, target, resp, stream, how).await;
+                    return pipeline::relay_answer(cx.transport, target, resp, cx.stream, how)
+                        .await;
                 }
                 Err(e) if !adapter.responses_pinned() && is_missing_route(&e) => {
                     tracing::info!(
@@ -94,27 +95,26 @@ async fn route(
                 Err(e) => return Err(e),
             }
         }
-        let (wire, mut canonical) = match &prepared {
+        let (wire, mut canonical) = match &inbound.prepared {
             Some(ready) => ready.clone(),
             None => {
-                let wire: ResponsesRequest = parse_typed(&body)?;
+                let wire: ResponsesRequest = parse_typed(cx.body)?;
                 let history = match &wire.previous_response_id {
                     Some(previous) => {
-                        Some(load_conversation(&state.store, ctx.user_id, previous).await?)
+                        Some(load_conversation(cx.store, cx.ctx.user_id, previous).await?)
                     }
                     None => None,
                 };
                 let canonical = responses::request_to_canonical(&wire, history.as_deref())?;
                 let ready = (Arc::new(wire), canonical);
-                prepared = Some(ready.clone());
+                inbound.prepared = Some(ready.clone());
                 ready
             }
         };
         canonical.model = target.model.clone();
-        canonical.stream = stream;
-        translated(state, transport, &ctx, target, wire, canonical).await
-    })
-    .await
+        canonical.stream = cx.stream;
+        translated(cx, target, wire, canonical).await
+    }
 }
 
 /// Hosts whose native `/responses` is missing: later requests to them are translated
@@ -169,9 +169,7 @@ fn is_missing_route(e: &Error) -> bool {
 /// One translated attempt: the answer rendered as a Responses API object, and the turn stored
 /// so `previous_response_id` can continue it.
 async fn translated(
-    state: &AppState,
-    transport: &Transport,
-    ctx: &AuthContext,
+    cx: &Attempt<'_>,
     target: Target,
     wire: Arc<ResponsesRequest>,
     canonical: ChatRequest,
@@ -182,14 +180,15 @@ async fn translated(
         id: id.clone(),
     };
     // Static gateway keys have no user to keep conversations for.
+    let (transport, ctx) = (cx.transport, cx.ctx);
     let keep = ctx.gateway.is_none();
-    let upstream_req = target.upstream.chat_request(&canonical)?;
-    let dialect = target.upstream.dialect();
+    let upstream_req = target.upstream.adapter().chat_request(&canonical)?;
+    let dialect = target.upstream.adapter().dialect();
     let mut resp = pipeline::send(transport, &target, upstream_req).await?;
     if canonical.stream {
         let hook = if keep {
             store_on_finish(
-                state.store.clone(),
+                cx.store.clone(),
                 ctx.user_id,
                 id,
                 wire,
@@ -210,7 +209,7 @@ async fn translated(
             response: object.clone(),
             conversation: conversation_after(&wire, &canonical, &answer),
         };
-        save(&state.store, ctx.user_id, &id, &stored).await;
+        save(cx.store, ctx.user_id, &id, &stored).await;
     }
     let mut out = HttpResponse::Ok().json(object);
     pipeline::mark_dropped(&mut out, dialect, &canonical);

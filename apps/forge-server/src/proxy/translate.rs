@@ -1,38 +1,31 @@
 //! Stream translation between dialects: upstream bytes are decoded into canonical stream events
-//! by the upstream's decoder and rendered by the client's encoder. Each side is a small state
-//! machine owned by the stream, so ids, models and tool-call indexes stay real and consistent.
+//! by the upstream adapter's decoder and rendered by the client's encoder. Each side is a small
+//! state machine owned by the stream, so ids, models and tool-call indexes stay real and
+//! consistent. [`Translated`] is the relay's shape for it (the relay itself is `relay.rs`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use actix_web::HttpResponse;
-use actix_web::http::header;
 use bytes::{Bytes, BytesMut};
-use forge_core::TimeoutPhase;
+use forge_core::adapter::StreamDecoder;
 use forge_core::canonical::{ChatResponse, StreamEvent, Usage};
 use forge_core::openai::convert::{ChunkRenderer, chat_response_from_canonical};
 use forge_core::responses::ResponsesRequest;
 use forge_core::sse::{SseEvent, SseParser};
 use forge_core::{Error, anthropic, gemini, responses};
-use forge_provider_gemini::GeminiAdapter;
-use forge_provider_openai::OpenAiAdapter;
-use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 
-use crate::config::Timeouts;
 use crate::proxy::dialect::Dialect;
-use crate::proxy::relay;
-use crate::proxy::transport::UpstreamResponse;
+use crate::proxy::relay::Shape;
 use crate::proxy::upstream::Upstream;
-use crate::routing::outcome::StreamOutcome;
 use crate::usage::meter::Meter;
 
-/// Turns an upstream's SSE bytes into canonical events.
+/// Turns an upstream's SSE bytes into canonical events: SSE framing here, the upstream's own
+/// event format in its adapter's [`StreamDecoder`].
 pub struct Decoder {
     parser: SseParser,
     pending: Vec<SseEvent>,
-    kind: DecoderKind,
-    complete: bool,
+    inner: Box<dyn StreamDecoder>,
     provider: String,
     failed: Option<Error>,
 }
@@ -40,32 +33,14 @@ pub struct Decoder {
 /// Largest single upstream event the decoder will assemble.
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
-enum DecoderKind {
-    OpenAi(Box<OpenAiAdapter>),
-    Anthropic(Box<anthropic::stream_decode::StreamDecoder>),
-    Gemini(
-        Box<GeminiAdapter>,
-        Box<gemini::stream_decode::StreamDecoder>,
-    ),
-}
-
 impl Decoder {
-    pub fn new(upstream: Upstream, provider: &str, model: &str) -> Self {
-        let kind = match upstream {
-            Upstream::OpenAi(a) => DecoderKind::OpenAi(Box::new(a)),
-            Upstream::Anthropic(_) => DecoderKind::Anthropic(Box::new(
-                anthropic::stream_decode::StreamDecoder::new().provider(provider),
-            )),
-            Upstream::Gemini(a) => {
-                let dec = a.stream_decoder(model, now_unix());
-                DecoderKind::Gemini(Box::new(a), Box::new(dec))
-            }
-        };
+    pub fn new(upstream: &Upstream, provider: &str, model: &str) -> Self {
         Decoder {
             parser: SseParser::new(),
             pending: Vec::new(),
-            kind,
-            complete: false,
+            inner: upstream
+                .adapter()
+                .stream_decoder(provider, model, now_unix()),
             provider: provider.to_owned(),
             failed: None,
         }
@@ -91,15 +66,13 @@ impl Decoder {
     pub fn finish(&mut self) -> Result<Vec<StreamEvent>, Error> {
         self.parser.finish(&mut self.pending);
         let mut out = self.drain()?;
-        if let DecoderKind::Gemini(_, dec) = &mut self.kind {
-            out.extend(dec.finish());
-        }
+        out.extend(self.inner.finish());
         Ok(out)
     }
 
     /// Whether the upstream ended its stream properly (`[DONE]`, `message_stop`, a finish reason).
     pub fn complete(&self) -> bool {
-        self.complete
+        self.inner.complete()
     }
 
     /// Decodes the parsed events. An error after some events were decoded is held back
@@ -107,7 +80,7 @@ impl Decoder {
     fn drain(&mut self) -> Result<Vec<StreamEvent>, Error> {
         let mut out = Vec::new();
         for ev in std::mem::take(&mut self.pending) {
-            match self.decode(&ev) {
+            match self.inner.decode(&ev) {
                 Ok(events) => out.extend(events),
                 Err(err) if out.is_empty() => return Err(err),
                 Err(err) => {
@@ -117,33 +90,6 @@ impl Decoder {
             }
         }
         Ok(out)
-    }
-
-    fn decode(&mut self, ev: &SseEvent) -> Result<Vec<StreamEvent>, Error> {
-        match &mut self.kind {
-            DecoderKind::OpenAi(a) => {
-                if ev.is_done() {
-                    self.complete = true;
-                }
-                a.parse_stream_event(ev)
-            }
-            DecoderKind::Anthropic(dec) => {
-                if ev.event.as_deref() == Some("message_stop") {
-                    self.complete = true;
-                }
-                dec.push(ev)
-            }
-            DecoderKind::Gemini(a, dec) => {
-                let events = a.parse_stream_event(dec, ev)?;
-                if events
-                    .iter()
-                    .any(|e| matches!(e, StreamEvent::Finish { .. }))
-                {
-                    self.complete = true;
-                }
-                Ok(events)
-            }
-        }
     }
 }
 
@@ -221,7 +167,7 @@ impl Encoder {
                 if let StreamEvent::Usage(u) = event {
                     // Providers report usage in pieces (input first, output last); OpenAI sends
                     // one usage chunk after the finish, so merge and hold it.
-                    merge_usage(usage.get_or_insert_with(Usage::default), u);
+                    usage.get_or_insert_with(Usage::default).merge_max(u);
                     return;
                 }
                 if let Some(chunk) = renderer.render(event) {
@@ -292,14 +238,6 @@ impl Encoder {
     }
 }
 
-pub fn merge_usage(into: &mut Usage, from: &Usage) {
-    into.input_tokens = into.input_tokens.max(from.input_tokens);
-    into.output_tokens = into.output_tokens.max(from.output_tokens);
-    into.cached_input_tokens = into.cached_input_tokens.max(from.cached_input_tokens);
-    into.cache_write_tokens = into.cache_write_tokens.max(from.cache_write_tokens);
-    into.reasoning_tokens = into.reasoning_tokens.max(from.reasoning_tokens);
-}
-
 fn openai_data<T: Serialize>(out: &mut BytesMut, value: &T) {
     if let Ok(json) = serde_json::to_vec(value) {
         out.extend_from_slice(b"data: ");
@@ -314,13 +252,6 @@ fn to_json<T: Serialize>(value: &T) -> Result<Bytes, Error> {
         .map_err(|e| Error::Internal(format!("could not render the response: {e}")))
 }
 
-/// Whether the events carry anything beyond the stream's opening and usage.
-fn has_content(events: &[StreamEvent]) -> bool {
-    events
-        .iter()
-        .any(|e| !matches!(e, StreamEvent::Start { .. } | StreamEvent::Usage(_)))
-}
-
 pub fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -330,57 +261,95 @@ pub fn now_unix() -> u64 {
 
 /// Work to do once a stream finished cleanly, before its last bytes go out (the Responses API
 /// stores the conversation so `previous_response_id` can continue it).
-pub type OnFinish = Box<dyn FnOnce(&Encoder) -> futures_util::future::LocalBoxFuture<'static, ()>>;
+pub type OnFinish = Box<dyn FnOnce(&Encoder) -> LocalBoxFuture<'static, ()>>;
 
-struct TranslateState {
-    on_finish: Option<OnFinish>,
-    /// `None` once dropped: a leaving client closes the upstream before anything else.
-    upstream: Option<UpstreamResponse>,
+/// The translating [`Shape`]: the upstream's events decoded, held as canonical events until
+/// taken, then rendered by the client's encoder.
+pub struct Translated {
     decoder: Decoder,
     encoder: Encoder,
-    first: Option<Bytes>,
-    provider: String,
-    idle: Duration,
-    deadline: Option<tokio::time::Instant>,
-    outcome: Option<StreamOutcome>,
-    meter: Option<Meter>,
-    failure: Option<Error>,
-    /// The upstream body already ended (while waiting for the first content).
-    ended: bool,
-    done: bool,
+    held: Vec<StreamEvent>,
+    /// The stream ended cleanly: the encoder's finish goes out with what is held.
+    finished: bool,
+    on_finish: Option<OnFinish>,
 }
 
-impl Drop for TranslateState {
-    fn drop(&mut self) {
-        // The upstream connection closes first: settling may count tokens, which takes time.
-        drop(self.upstream.take());
-        if let Some(meter) = &self.meter {
-            meter.settle(200, self.failure.as_ref(), !self.done);
+impl Translated {
+    pub fn new(decoder: Decoder, encoder: Encoder, on_finish: Option<OnFinish>) -> Self {
+        Translated {
+            decoder,
+            encoder,
+            held: Vec::new(),
+            finished: false,
+            on_finish,
         }
     }
 }
 
-impl TranslateState {
-    /// Ends the stream with an error event; the attempt is charged to its deployment.
-    fn fail(&mut self, err: &Error, out: &mut BytesMut) {
-        if let Some(outcome) = &mut self.outcome {
-            outcome.fail(err);
+impl Shape for Translated {
+    fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let events = self.decoder.push(chunk)?;
+        self.held.extend(events);
+        match self.decoder.take_error() {
+            Some(err) => Err(err),
+            None => Ok(()),
         }
-        self.failure = Some(err.clone());
-        self.encoder.error(err, out);
     }
-}
 
-/// Who hears how a stream went: the router (health) and the usage meter.
-#[derive(Default)]
-pub struct Watch {
-    pub outcome: Option<StreamOutcome>,
-    pub meter: Option<Meter>,
+    fn end(&mut self) -> Result<bool, Error> {
+        let events = self.decoder.finish()?;
+        self.held.extend(events);
+        if let Some(err) = self.decoder.take_error() {
+            return Err(err);
+        }
+        self.finished = self.decoder.complete();
+        Ok(self.finished)
+    }
+
+    /// Anything beyond the stream's opening and usage.
+    fn has_content(&self) -> bool {
+        self.held
+            .iter()
+            .any(|e| !matches!(e, StreamEvent::Start { .. } | StreamEvent::Usage(_)))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    fn take(&mut self, meter: Option<&Meter>) -> Bytes {
+        let events = std::mem::take(&mut self.held);
+        if let Some(meter) = meter {
+            meter_events(meter, &events);
+        }
+        let mut out = BytesMut::new();
+        for event in &events {
+            self.encoder.push(event, &mut out);
+        }
+        if std::mem::take(&mut self.finished) {
+            self.encoder.finish(&mut out);
+        }
+        out.freeze()
+    }
+
+    fn error_event(&mut self, err: &Error) -> Bytes {
+        let mut out = BytesMut::new();
+        self.encoder.error(err, &mut out);
+        out.freeze()
+    }
+
+    fn on_finish(&mut self) -> Option<LocalBoxFuture<'static, ()>> {
+        let hook = self.on_finish.take()?;
+        Some(hook(&self.encoder))
+    }
+
+    fn content_type(&self) -> &str {
+        "text/event-stream"
+    }
 }
 
 /// Tells the meter what a batch of canonical events carried.
-fn meter_events(meter: Option<&Meter>, events: &[StreamEvent]) {
-    let Some(meter) = meter else { return };
+fn meter_events(meter: &Meter, events: &[StreamEvent]) {
     for event in events {
         match event {
             StreamEvent::Usage(usage) => meter.merge_usage(usage),
@@ -391,194 +360,4 @@ fn meter_events(meter: Option<&Meter>, events: &[StreamEvent]) {
             _ => {}
         }
     }
-}
-
-/// Waits for the first canonical event (so an upstream failure before content is a real HTTP
-/// error), then answers 200 and translates the rest as it arrives.
-#[allow(clippy::too_many_arguments)] // folded into one relay by the request-path redesign
-pub async fn stream(
-    mut upstream: UpstreamResponse,
-    prefix: Option<Bytes>,
-    mut decoder: Decoder,
-    mut encoder: Encoder,
-    provider: &str,
-    timeouts: Timeouts,
-    on_finish: Option<OnFinish>,
-    watch: Watch,
-) -> Result<HttpResponse, Error> {
-    let Watch { mut outcome, meter } = watch;
-    let unreachable = |message: String| Error::UpstreamUnreachable {
-        provider: provider.to_owned(),
-        message,
-    };
-    // Commit (send 200) only once real content arrived: a provider that fails right after
-    // its opening event (Anthropic's `overloaded_error` after `message_start`) is then still a
-    // real HTTP error, which the client (or a failover) can act on.
-    let total = timeouts.total.map(|t| tokio::time::Instant::now() + t);
-    let deadline = relay::first_deadline(timeouts.first_byte, total);
-    let mut first_events = Vec::new();
-    // A payload that returned its end must not be polled again (actix-http panics).
-    let mut ended = false;
-    // The bytes already read from the body (to tell a stream from a whole answer) come first.
-    let mut prefix = prefix;
-    loop {
-        let next = match prefix.take() {
-            Some(bytes) => Ok(Some(Ok(bytes))),
-            None => tokio::time::timeout_at(deadline, upstream.next()).await,
-        };
-        let events = match next {
-            Err(_) => {
-                return Err(Error::UpstreamTimeout {
-                    provider: provider.to_owned(),
-                    phase: TimeoutPhase::FirstByte,
-                });
-            }
-            Ok(None) => {
-                ended = true;
-                first_events.extend(decoder.finish()?);
-                if let Some(err) = decoder.take_error() {
-                    return Err(err);
-                }
-                if first_events.is_empty() {
-                    return Err(unreachable("the stream ended before any data".into()));
-                }
-                break;
-            }
-            Ok(Some(Err(e))) => {
-                return Err(unreachable(format!(
-                    "the stream broke before any data: {e}"
-                )));
-            }
-            Ok(Some(Ok(chunk))) => decoder.push(&chunk)?,
-        };
-        first_events.extend(events);
-        if let Some(err) = decoder.take_error() {
-            if !has_content(&first_events) {
-                return Err(err);
-            }
-            decoder.failed = Some(err);
-            break;
-        }
-        if has_content(&first_events) {
-            break;
-        }
-    }
-    let mut first = BytesMut::new();
-    for event in &first_events {
-        encoder.push(event, &mut first);
-    }
-    if let Some(meter) = &meter {
-        meter.first_content();
-    }
-    meter_events(meter.as_ref(), &first_events);
-    if let Some(outcome) = &mut outcome {
-        outcome.commit();
-    }
-    let state = TranslateState {
-        on_finish,
-        upstream: Some(upstream),
-        decoder,
-        encoder,
-        first: Some(first.freeze()),
-        provider: provider.to_owned(),
-        idle: timeouts.idle,
-        deadline: total,
-        outcome,
-        meter,
-        failure: None,
-        ended,
-        done: false,
-    };
-    let body = futures_util::stream::unfold(state, |mut st| async move {
-        if let Some(first) = st.first.take().filter(|b| !b.is_empty()) {
-            return Some((Ok::<Bytes, actix_web::Error>(first), st));
-        }
-        loop {
-            if st.done {
-                return None;
-            }
-            let mut out = BytesMut::new();
-            if let Some(err) = st.decoder.take_error() {
-                st.done = true;
-                st.fail(&err, &mut out);
-                return Some((Ok(out.freeze()), st));
-            }
-            let (wait, phase) = relay::next_wait(st.idle, st.deadline);
-            let next = if st.ended {
-                Ok(None)
-            } else {
-                match st.upstream.as_mut() {
-                    Some(upstream) => tokio::time::timeout(wait, upstream.next()).await,
-                    None => Ok(None),
-                }
-            };
-            match next {
-                Ok(Some(Ok(chunk))) => match st.decoder.push(&chunk) {
-                    Ok(events) => {
-                        meter_events(st.meter.as_ref(), &events);
-                        events.iter().for_each(|e| st.encoder.push(e, &mut out));
-                        if let Some(err) = st.decoder.take_error() {
-                            st.done = true;
-                            st.fail(&err, &mut out);
-                        }
-                    }
-                    Err(err) => {
-                        st.done = true;
-                        st.fail(&err, &mut out);
-                    }
-                },
-                Ok(None) => {
-                    st.done = true;
-                    match st.decoder.finish() {
-                        Ok(events) => {
-                            meter_events(st.meter.as_ref(), &events);
-                            events.iter().for_each(|e| st.encoder.push(e, &mut out));
-                            if let Some(err) = st.decoder.take_error() {
-                                st.fail(&err, &mut out);
-                            } else if st.decoder.complete() {
-                                st.encoder.finish(&mut out);
-                                if let Some(hook) = st.on_finish.take() {
-                                    hook(&st.encoder).await;
-                                }
-                            } else {
-                                tracing::warn!(provider = %st.provider, "upstream stream ended before it was complete");
-                                let err = Error::UpstreamUnreachable {
-                                    provider: st.provider.clone(),
-                                    message: "the stream ended before it was complete".into(),
-                                };
-                                st.fail(&err, &mut out);
-                            }
-                        }
-                        Err(err) => st.fail(&err, &mut out),
-                    }
-                }
-                Ok(Some(Err(e))) => {
-                    st.done = true;
-                    tracing::warn!(provider = %st.provider, error = %e, "upstream stream broke mid-way");
-                    let err = Error::UpstreamUnreachable {
-                        provider: st.provider.clone(),
-                        message: "the stream broke off mid-way".into(),
-                    };
-                    st.fail(&err, &mut out);
-                }
-                Err(_) => {
-                    st.done = true;
-                    tracing::warn!(provider = %st.provider, %phase, "upstream stream timed out");
-                    let err = Error::UpstreamTimeout {
-                        provider: st.provider.clone(),
-                        phase,
-                    };
-                    st.fail(&err, &mut out);
-                }
-            }
-            if !out.is_empty() {
-                return Some((Ok(out.freeze()), st));
-            }
-        }
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("x-accel-buffering", "no"))
-        .streaming(body))
 }

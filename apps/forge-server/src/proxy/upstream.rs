@@ -1,9 +1,10 @@
-//! The adapter for a provider key (its family is in `family.rs`). Static dispatch over an
-//! enum: each adapter is sans-I/O and cheap to build per request from the cached key.
+//! The adapter for a provider key (its family is in `family.rs`): sans-I/O, cheap to build per
+//! request from the cached key. Everything a translated attempt needs goes through
+//! [`ProviderAdapter`]; the enum stays so a client dialect that passes its body through can
+//! reach its own family's concrete adapter.
 
 use forge_core::Error;
-use forge_core::canonical::{ChatRequest, ChatResponse};
-use forge_core::upstream::UpstreamRequest;
+use forge_core::adapter::ProviderAdapter;
 use forge_provider_anthropic::AnthropicAdapter;
 use forge_provider_gemini::GeminiAdapter;
 use forge_provider_openai::OpenAiAdapter;
@@ -63,52 +64,12 @@ impl Upstream {
         })
     }
 
-    /// The canonical dialect name this upstream is rendered in (`ChatRequest::dropped_for`).
-    pub fn dialect(&self) -> &'static str {
+    /// The adapter behind the one trait every provider crate implements.
+    pub fn adapter(&self) -> &dyn ProviderAdapter {
         match self {
-            Upstream::OpenAi(_) => "openai",
-            Upstream::Anthropic(_) => "anthropic",
-            Upstream::Gemini(_) => "gemini",
-        }
-    }
-
-    pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
-        match self {
-            Upstream::OpenAi(a) => a.chat_request(req),
-            Upstream::Anthropic(a) => a.chat_request(req),
-            Upstream::Gemini(a) => a.chat_request(req),
-        }
-    }
-
-    pub fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
-        match self {
-            Upstream::OpenAi(a) => a.parse_chat_response(body),
-            Upstream::Anthropic(a) => a.parse_response(body),
-            Upstream::Gemini(a) => a.parse_response(body),
-        }
-    }
-
-    pub fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
-        match self {
-            Upstream::OpenAi(a) => a.parse_error(status, retry_after, body),
-            Upstream::Anthropic(a) => a.parse_error(status, retry_after, body),
-            Upstream::Gemini(a) => a.parse_error(status, retry_after, body),
-        }
-    }
-
-    pub fn list_models(&self) -> UpstreamRequest {
-        match self {
-            Upstream::OpenAi(a) => a.list_models(),
-            Upstream::Anthropic(a) => a.list_models(),
-            Upstream::Gemini(a) => a.list_models(),
-        }
-    }
-
-    pub fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
-        match self {
-            Upstream::OpenAi(a) => a.parse_models(body),
-            Upstream::Anthropic(a) => Ok(a.parse_models(body)),
-            Upstream::Gemini(a) => a.parse_models(body),
+            Upstream::OpenAi(a) => a,
+            Upstream::Anthropic(a) => a,
+            Upstream::Gemini(a) => a,
         }
     }
 }

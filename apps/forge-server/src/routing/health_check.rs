@@ -79,7 +79,7 @@ async fn probe(transport: &Transport, d: &Deployment, timeout: Duration) -> Resu
     };
     let check = async {
         let mut resp = transport
-            .send_within(&d.provider, upstream.list_models(), &timeouts)
+            .send_within(&d.provider, upstream.adapter().list_models(), &timeouts)
             .await?;
         let status = resp.status().as_u16();
         let body = transport
@@ -88,7 +88,7 @@ async fn probe(transport: &Transport, d: &Deployment, timeout: Duration) -> Resu
         if (200..300).contains(&status) {
             Ok(())
         } else {
-            Err(upstream.parse_error(status, None, &body))
+            Err(upstream.adapter().parse_error(status, None, &body))
         }
     };
     tokio::time::timeout(timeout, check)

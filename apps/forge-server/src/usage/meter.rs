@@ -113,7 +113,7 @@ impl Meter {
     pub fn merge_usage(&self, usage: &Usage) {
         let mut state = self.0.borrow_mut();
         let into = state.usage.get_or_insert_with(Usage::default);
-        crate::proxy::translate::merge_usage(into, usage);
+        into.merge_max(usage);
     }
 
     pub fn add_output_text(&self, text: &str) {

@@ -4,6 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use forge_core::Error;
+use forge_core::adapter::{ProviderAdapter, StreamDecoder, body_text, scrub, upstream_text};
 use forge_core::anthropic::convert::{request_from_canonical, response_to_canonical};
 use forge_core::anthropic::{
     API_VERSION, CountTokensRequest, MessagesRequest, MessagesResponse, status_for_error_type,
@@ -13,13 +14,13 @@ use forge_core::upstream::{Method, UpstreamRequest};
 use serde_json::Value;
 
 use crate::max_tokens::default_max_tokens;
+use crate::stream::MessagesStream;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 
 const PROVIDER: &str = "anthropic";
 
 /// Longest upstream error text carried into an error message.
-const MAX_ERROR_TEXT: usize = 500;
 
 #[derive(Clone)]
 pub struct AnthropicAdapter {
@@ -117,45 +118,6 @@ impl AnthropicAdapter {
         Ok(self.post("messages/count_tokens", to_body(req)?, beta))
     }
 
-    /// Renders a canonical request (from any dialect) as a Messages request.
-    pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
-        let wire = request_from_canonical(req, default_max_tokens(&req.model));
-        self.messages_request(&wire, None)
-    }
-
-    /// `GET {base}/models?limit=1000`.
-    pub fn list_models(&self) -> UpstreamRequest {
-        UpstreamRequest {
-            method: Method::Get,
-            url: self.url("models?limit=1000"),
-            headers: self.headers(false, None),
-            body: Bytes::new(),
-        }
-    }
-
-    /// The ids of `{"data":[{"id":…}]}`; an unreadable body gives none.
-    pub fn parse_models(&self, body: &[u8]) -> Vec<String> {
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
-            return Vec::new();
-        };
-        value
-            .get("data")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|m| m.get("id").and_then(Value::as_str))
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
-        self.parse_messages_response(body)
-            .map(|r| response_to_canonical(&r))
-    }
-
     /// The typed response, for callers answering an Anthropic client.
     pub fn parse_messages_response(&self, body: &[u8]) -> Result<MessagesResponse, Error> {
         match serde_json::from_slice::<MessagesResponse>(body) {
@@ -180,8 +142,74 @@ impl AnthropicAdapter {
         }
     }
 
+    fn upstream(
+        &self,
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+        error_type: Option<String>,
+    ) -> Error {
+        Error::Upstream {
+            provider: PROVIDER.to_owned(),
+            status,
+            message: upstream_text(&message, &self.api_key),
+            retry_after,
+            error_type: error_type.map(|t| scrub(&t, &self.api_key)),
+            code: None,
+        }
+    }
+}
+
+impl ProviderAdapter for AnthropicAdapter {
+    fn dialect(&self) -> &'static str {
+        "anthropic"
+    }
+
+    fn stream_decoder(&self, provider: &str, _: &str, created: u64) -> Box<dyn StreamDecoder> {
+        Box::new(MessagesStream::new(provider, created))
+    }
+
+    /// Renders a canonical request (from any dialect) as a Messages request.
+    fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
+        let wire = request_from_canonical(req, default_max_tokens(&req.model));
+        self.messages_request(&wire, None)
+    }
+
+    /// `GET {base}/models?limit=1000`.
+    fn list_models(&self) -> UpstreamRequest {
+        UpstreamRequest {
+            method: Method::Get,
+            url: self.url("models?limit=1000"),
+            headers: self.headers(false, None),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The ids of `{"data":[{"id":…}]}`; an unreadable body gives none.
+    fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return Ok(Vec::new());
+        };
+        Ok(value
+            .get("data")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|m| m.get("id").and_then(Value::as_str))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
+        self.parse_messages_response(body)
+            .map(|r| response_to_canonical(&r))
+    }
+
     /// An upstream error from a non-2xx answer, with Anthropic's own message and type.
-    pub fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
+    fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
         let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
         let value = serde_json::from_slice::<Value>(body).ok();
         let field = |pointer: &str| {
@@ -194,41 +222,8 @@ impl AnthropicAdapter {
         let error_type = field("/error/type");
         let message = field("/error/message")
             .or_else(|| field("/message"))
-            .unwrap_or_else(|| {
-                let text = String::from_utf8_lossy(body);
-                let text = text.trim();
-                if text.is_empty() {
-                    "empty response body".to_owned()
-                } else {
-                    text.to_owned()
-                }
-            });
+            .unwrap_or_else(|| body_text(body));
         self.upstream(status, message, retry_after, error_type)
-    }
-
-    fn upstream(
-        &self,
-        status: u16,
-        message: String,
-        retry_after: Option<u64>,
-        error_type: Option<String>,
-    ) -> Error {
-        Error::Upstream {
-            provider: PROVIDER.to_owned(),
-            status,
-            message: truncate(&self.scrub(&message), MAX_ERROR_TEXT),
-            retry_after,
-            error_type: error_type.map(|t| self.scrub(&t)),
-            code: None,
-        }
-    }
-
-    /// Removes the api key from text the upstream may have echoed it in.
-    fn scrub(&self, text: &str) -> String {
-        if self.api_key.len() < 4 {
-            return text.to_owned();
-        }
-        text.replace(self.api_key.as_str(), "<redacted>")
     }
 }
 
@@ -236,13 +231,6 @@ fn to_body<T: serde::Serialize>(value: &T) -> Result<Bytes, Error> {
     serde_json::to_vec(value)
         .map(Bytes::from)
         .map_err(|e| Error::Internal(format!("could not serialise an Anthropic request: {e}")))
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

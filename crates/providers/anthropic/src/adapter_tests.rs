@@ -65,10 +65,10 @@ fn models() {
     assert!(header(&req, "content-type").is_none());
     let body = br#"{"data":[{"type":"model","id":"claude-sonnet-4-20250514","display_name":"Claude Sonnet 4"},{"id":"claude-3-5-haiku-20241022"}],"has_more":false,"first_id":"a","last_id":"b"}"#;
     assert_eq!(
-        adapter().parse_models(body),
+        adapter().parse_models(body).unwrap(),
         ["claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"]
     );
-    assert!(adapter().parse_models(b"nope").is_empty());
+    assert!(adapter().parse_models(b"nope").unwrap().is_empty());
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 pub mod adapter;
 pub mod max_tokens;
+pub mod stream;
 
 pub use adapter::{AnthropicAdapter, DEFAULT_BASE_URL};
 pub use max_tokens::default_max_tokens;

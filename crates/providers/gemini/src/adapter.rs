@@ -4,9 +4,10 @@ use std::fmt;
 
 use bytes::Bytes;
 use forge_core::Error;
+use forge_core::adapter::{ProviderAdapter, StreamDecoder, body_text, scrub, upstream_text};
 use forge_core::canonical::{ChatRequest, ChatResponse, StreamEvent};
 use forge_core::gemini::convert::{request_from_canonical, response_to_canonical};
-use forge_core::gemini::stream_decode::StreamDecoder;
+use forge_core::gemini::stream_decode;
 use forge_core::gemini::{
     GeminiErrorBody, GenerateContentRequest, GenerateContentResponse, ModelList,
 };
@@ -14,13 +15,14 @@ use forge_core::sse::SseEvent;
 use forge_core::upstream::{Method, UpstreamRequest};
 use serde_json::Value;
 
+use crate::stream::GenerateStream;
+
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 
 /// The provider name in errors and usage records.
 pub const PROVIDER: &str = "gemini";
 
 /// Longest upstream error text carried into an error message.
-const MAX_ERROR_TEXT: usize = 500;
 
 #[derive(Clone)]
 pub struct GeminiAdapter {
@@ -107,46 +109,10 @@ impl GeminiAdapter {
         Ok(self.passthrough(model, Bytes::from(body), stream))
     }
 
-    /// Renders a canonical request in Gemini's dialect; `stream` picks the endpoint.
-    pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
-        self.generate_request(&req.model, &request_from_canonical(req), req.stream)
-    }
-
-    pub fn list_models(&self) -> UpstreamRequest {
-        UpstreamRequest {
-            method: Method::Get,
-            url: format!("{}/models?pageSize=1000", self.base_url),
-            headers: self.headers(false),
-            body: Bytes::new(),
-        }
-    }
-
-    /// Model ids without their `models/` prefix.
-    pub fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
-        let list: ModelList = serde_json::from_slice(body)
-            .map_err(|e| self.bad_body(format!("its model list could not be read ({e})")))?;
-        Ok(list.models.iter().map(|m| m.id().to_owned()).collect())
-    }
-
-    pub fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
-        if let Some(err) = self.embedded_error(body) {
-            return Err(err);
-        }
-        match serde_json::from_slice::<GenerateContentResponse>(body) {
-            Ok(resp) => Ok(response_to_canonical(&resp)),
-            Err(e) => Err(self.bad_body(format!("its response could not be read ({e})"))),
-        }
-    }
-
-    /// A decoder for one stream; `model` names the answer until a chunk says otherwise.
-    pub fn stream_decoder(&self, model: &str, created: u64) -> StreamDecoder {
-        StreamDecoder::new(model, created)
-    }
-
     /// Events of one SSE event of a stream; an in-stream `{"error":…}` is an upstream error.
     pub fn parse_stream_event(
         &self,
-        decoder: &mut StreamDecoder,
+        decoder: &mut stream_decode::StreamDecoder,
         ev: &SseEvent,
     ) -> Result<Vec<StreamEvent>, Error> {
         if ev.data.trim().is_empty() {
@@ -158,37 +124,6 @@ impl GeminiAdapter {
         decoder
             .push_data(&ev.data)
             .map_err(|e| self.bad_body(e.to_string()))
-    }
-
-    /// An upstream error from a non-2xx answer, with Google's message and status name;
-    /// without a `Retry-After` header, a `google.rpc.RetryInfo` detail gives the delay.
-    pub fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
-        let header_retry = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
-        let parsed = parse_google_error(body);
-        let message = match &parsed {
-            Some(p) if !p.error.message.is_empty() => p.error.message.clone(),
-            _ => {
-                let text = String::from_utf8_lossy(body);
-                let text = text.trim();
-                if text.is_empty() {
-                    "empty response body".to_owned()
-                } else {
-                    text.to_owned()
-                }
-            }
-        };
-        let error_type = parsed
-            .as_ref()
-            .map(|p| p.error.status.clone())
-            .filter(|s| !s.is_empty());
-        Error::Upstream {
-            provider: PROVIDER.to_owned(),
-            status,
-            message: truncate(&self.scrub(&message), MAX_ERROR_TEXT),
-            retry_after: header_retry.or_else(|| parsed.as_ref().and_then(retry_delay)),
-            error_type: error_type.map(|t| self.scrub(&t)),
-            code: None,
-        }
     }
 
     /// Google sends errors inside 200 answers and streams as `{"error":{…}}` (or a
@@ -205,22 +140,76 @@ impl GeminiAdapter {
         Error::Upstream {
             provider: PROVIDER.to_owned(),
             status: 502,
-            message: truncate(
-                &self.scrub(&format!("unexpected response: {what}")),
-                MAX_ERROR_TEXT,
-            ),
+            message: upstream_text(&format!("unexpected response: {what}"), &self.api_key),
             retry_after: None,
             error_type: None,
             code: None,
         }
     }
+}
 
-    /// Removes the api key from text the upstream may have echoed it in.
-    fn scrub(&self, text: &str) -> String {
-        if self.api_key.len() < 4 {
-            return text.to_owned();
+impl ProviderAdapter for GeminiAdapter {
+    fn dialect(&self) -> &'static str {
+        "gemini"
+    }
+
+    /// Renders a canonical request in Gemini's dialect; `stream` picks the endpoint.
+    fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
+        self.generate_request(&req.model, &request_from_canonical(req), req.stream)
+    }
+
+    fn list_models(&self) -> UpstreamRequest {
+        UpstreamRequest {
+            method: Method::Get,
+            url: format!("{}/models?pageSize=1000", self.base_url),
+            headers: self.headers(false),
+            body: Bytes::new(),
         }
-        text.replace(self.api_key.as_str(), "<redacted>")
+    }
+
+    /// Model ids without their `models/` prefix.
+    fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
+        let list: ModelList = serde_json::from_slice(body)
+            .map_err(|e| self.bad_body(format!("its model list could not be read ({e})")))?;
+        Ok(list.models.iter().map(|m| m.id().to_owned()).collect())
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
+        if let Some(err) = self.embedded_error(body) {
+            return Err(err);
+        }
+        match serde_json::from_slice::<GenerateContentResponse>(body) {
+            Ok(resp) => Ok(response_to_canonical(&resp)),
+            Err(e) => Err(self.bad_body(format!("its response could not be read ({e})"))),
+        }
+    }
+
+    /// `model` names the answer until a chunk says otherwise.
+    fn stream_decoder(&self, _: &str, model: &str, created: u64) -> Box<dyn StreamDecoder> {
+        Box::new(GenerateStream::new(self.clone(), model, created))
+    }
+
+    /// An upstream error from a non-2xx answer, with Google's message and status name;
+    /// without a `Retry-After` header, a `google.rpc.RetryInfo` detail gives the delay.
+    fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
+        let header_retry = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
+        let parsed = parse_google_error(body);
+        let message = match &parsed {
+            Some(p) if !p.error.message.is_empty() => p.error.message.clone(),
+            _ => body_text(body),
+        };
+        let error_type = parsed
+            .as_ref()
+            .map(|p| p.error.status.clone())
+            .filter(|s| !s.is_empty());
+        Error::Upstream {
+            provider: PROVIDER.to_owned(),
+            status,
+            message: upstream_text(&message, &self.api_key),
+            retry_after: header_retry.or_else(|| parsed.as_ref().and_then(retry_delay)),
+            error_type: error_type.map(|t| scrub(&t, &self.api_key)),
+            code: None,
+        }
     }
 }
 
@@ -286,13 +275,6 @@ fn escape_path(name: &str) -> String {
         }
     }
     out
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -251,7 +251,7 @@ fn parse_errors_never_include_the_key() {
 #[test]
 fn stream_events_and_in_stream_errors() {
     let a = adapter();
-    let mut decoder = a.stream_decoder("gemini-2.0-flash", 1_750_000_000);
+    let mut decoder = a.stream_decoder("gemini", "gemini-2.0-flash", 1_750_000_000);
     let mut parser = SseParser::new();
     let mut sse = Vec::new();
     parser.push(
@@ -259,7 +259,8 @@ fn stream_events_and_in_stream_errors() {
           data: {\"error\": {\"code\": 500, \"message\": \"Internal error\", \"status\": \"INTERNAL\"}}\r\n\r\n",
         &mut sse,
     );
-    let events = a.parse_stream_event(&mut decoder, &sse[0]).unwrap();
+    let events = decoder.decode(&sse[0]).unwrap();
+    assert!(decoder.complete(), "a finish reason ends the stream");
     assert_eq!(events[1], StreamEvent::TextDelta { text: "Hi".into() });
     assert_eq!(
         events[2],
@@ -267,13 +268,13 @@ fn stream_events_and_in_stream_errors() {
             reason: FinishReason::Stop
         }
     );
-    let err = a.parse_stream_event(&mut decoder, &sse[1]).unwrap_err();
+    let err = decoder.decode(&sse[1]).unwrap_err();
     assert_eq!(err.status(), 500);
     let bad = forge_core::sse::SseEvent {
         data: format!("{{bad {KEY}"),
         ..Default::default()
     };
-    let err = a.parse_stream_event(&mut decoder, &bad).unwrap_err();
+    let err = decoder.decode(&bad).unwrap_err();
     assert_eq!(err.status(), 502);
     assert!(!err.to_string().contains(KEY));
 }

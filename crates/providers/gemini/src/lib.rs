@@ -5,5 +5,6 @@
 //! leak through access logs or error messages that quote the URL.
 
 pub mod adapter;
+pub mod stream;
 
 pub use adapter::{DEFAULT_BASE_URL, GeminiAdapter, PROVIDER};

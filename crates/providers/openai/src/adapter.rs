@@ -4,6 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use forge_core::Error;
+use forge_core::adapter::{ProviderAdapter, StreamDecoder, body_text, scrub, upstream_text};
 use forge_core::canonical::{ChatRequest, ChatResponse, StreamEvent};
 use forge_core::openai::convert::{
     chat_request_from_canonical, chat_response_to_canonical, chunk_to_events,
@@ -14,6 +15,7 @@ use forge_core::upstream::{Method, UpstreamRequest};
 use serde_json::Value;
 
 use crate::providers::{ProviderInfo, ProviderKind};
+use crate::stream::ChatStream;
 
 /// `{base}/openai/deployments/{model}/{endpoint}?api-version=..`, with `model` taken out of the
 /// body (Azure routes by deployment). A body without a model keeps its URL deployment-less and
@@ -57,7 +59,6 @@ fn encode_component(value: &str) -> String {
 }
 
 /// Longest upstream error text carried into an error message.
-const MAX_ERROR_TEXT: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
@@ -215,71 +216,6 @@ impl OpenAiAdapter {
         }
     }
 
-    /// Renders a canonical request as an OpenAI chat request.
-    pub fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
-        let mut wire = chat_request_from_canonical(req);
-        // OpenAI's reasoning models reject `max_tokens`; other hosts may not know the new name.
-        if self.provider == "openai"
-            && wire.max_completion_tokens.is_none()
-            && let Some(max) = wire.max_tokens.take()
-        {
-            wire.max_completion_tokens = Some(max);
-        }
-        let body = serde_json::to_vec(&wire)
-            .map_err(|e| Error::Internal(format!("could not serialise a chat request: {e}")))?;
-        Ok(self.passthrough(Endpoint::ChatCompletions, Bytes::from(body)))
-    }
-
-    pub fn list_models(&self) -> UpstreamRequest {
-        let url = match &self.azure_api_version {
-            Some(version) => format!(
-                "{}/openai/models?api-version={}",
-                self.base_url,
-                encode_component(version)
-            ),
-            None => self.url("models"),
-        };
-        UpstreamRequest {
-            method: Method::Get,
-            url,
-            headers: self.headers(false),
-            body: Bytes::new(),
-        }
-    }
-
-    /// The ids of a `{"data":[{"id":…}]}` model list, or of a bare `[{"id":…}]` array as
-    /// Together answers.
-    pub fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| self.bad_body(format!("its model list is not JSON ({e})")))?;
-        let data = match &value {
-            Value::Array(items) => items,
-            other => match other.get("data").and_then(Value::as_array) {
-                Some(items) => items,
-                None => {
-                    return Err(self.bad_body("its model list has no `data` array".to_owned()));
-                }
-            },
-        };
-        Ok(data
-            .iter()
-            .filter_map(|m| m.get("id").and_then(Value::as_str))
-            .map(str::to_owned)
-            .collect())
-    }
-
-    pub fn parse_chat_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
-        match serde_json::from_slice::<ChatCompletionResponse>(body) {
-            Ok(resp) => Ok(chat_response_to_canonical(&resp)),
-            Err(e) => {
-                if let Some(err) = self.embedded_error(body) {
-                    return Err(err);
-                }
-                Err(self.bad_body(format!("its chat response could not be read ({e})")))
-            }
-        }
-    }
-
     /// Events of one SSE event of a chat stream; `[DONE]` gives none, an in-stream
     /// `{"error":…}` is an upstream error.
     pub fn parse_stream_event(&self, ev: &SseEvent) -> Result<Vec<StreamEvent>, Error> {
@@ -299,33 +235,6 @@ impl OpenAiAdapter {
                 }
                 Err(self.bad_body(format!("a stream chunk could not be read ({e})")))
             }
-        }
-    }
-
-    /// An upstream error from a non-2xx answer, with the upstream's own message, type and
-    /// code when it sent OpenAI-style JSON.
-    pub fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
-        let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
-        let (message, error_type, code) = match serde_json::from_slice::<Value>(body) {
-            Ok(value) => describe_json_error(&value),
-            Err(_) => (None, None, None),
-        };
-        let message = message.unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            if text.is_empty() {
-                "empty response body".to_owned()
-            } else {
-                text.to_owned()
-            }
-        });
-        Error::Upstream {
-            provider: self.provider.clone(),
-            status,
-            message: truncate(&self.scrub(&message), MAX_ERROR_TEXT),
-            retry_after,
-            error_type: error_type.map(|t| self.scrub(&t)),
-            code: code.map(|c| self.scrub(&c)),
         }
     }
 
@@ -352,22 +261,105 @@ impl OpenAiAdapter {
         Error::Upstream {
             provider: self.provider.clone(),
             status: 502,
-            message: truncate(
-                &self.scrub(&format!("unexpected response: {what}")),
-                MAX_ERROR_TEXT,
-            ),
+            message: upstream_text(&format!("unexpected response: {what}"), &self.api_key),
             retry_after: None,
             error_type: None,
             code: None,
         }
     }
+}
 
-    /// Removes the api key from text the upstream may have echoed it in.
-    fn scrub(&self, text: &str) -> String {
-        if self.api_key.len() < 4 {
-            return text.to_owned();
+impl ProviderAdapter for OpenAiAdapter {
+    fn dialect(&self) -> &'static str {
+        "openai"
+    }
+
+    fn stream_decoder(&self, _: &str, _: &str, _: u64) -> Box<dyn StreamDecoder> {
+        Box::new(ChatStream::new(self.clone()))
+    }
+
+    /// Renders a canonical request as an OpenAI chat request.
+    fn chat_request(&self, req: &ChatRequest) -> Result<UpstreamRequest, Error> {
+        let mut wire = chat_request_from_canonical(req);
+        // OpenAI's reasoning models reject `max_tokens`; other hosts may not know the new name.
+        if self.provider == "openai"
+            && wire.max_completion_tokens.is_none()
+            && let Some(max) = wire.max_tokens.take()
+        {
+            wire.max_completion_tokens = Some(max);
         }
-        text.replace(self.api_key.as_str(), "<redacted>")
+        let body = serde_json::to_vec(&wire)
+            .map_err(|e| Error::Internal(format!("could not serialise a chat request: {e}")))?;
+        Ok(self.passthrough(Endpoint::ChatCompletions, Bytes::from(body)))
+    }
+
+    fn list_models(&self) -> UpstreamRequest {
+        let url = match &self.azure_api_version {
+            Some(version) => format!(
+                "{}/openai/models?api-version={}",
+                self.base_url,
+                encode_component(version)
+            ),
+            None => self.url("models"),
+        };
+        UpstreamRequest {
+            method: Method::Get,
+            url,
+            headers: self.headers(false),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The ids of a `{"data":[{"id":…}]}` model list, or of a bare `[{"id":…}]` array as
+    /// Together answers.
+    fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| self.bad_body(format!("its model list is not JSON ({e})")))?;
+        let data = match &value {
+            Value::Array(items) => items,
+            other => match other.get("data").and_then(Value::as_array) {
+                Some(items) => items,
+                None => {
+                    return Err(self.bad_body("its model list has no `data` array".to_owned()));
+                }
+            },
+        };
+        Ok(data
+            .iter()
+            .filter_map(|m| m.get("id").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
+        match serde_json::from_slice::<ChatCompletionResponse>(body) {
+            Ok(resp) => Ok(chat_response_to_canonical(&resp)),
+            Err(e) => {
+                if let Some(err) = self.embedded_error(body) {
+                    return Err(err);
+                }
+                Err(self.bad_body(format!("its chat response could not be read ({e})")))
+            }
+        }
+    }
+
+    /// An upstream error from a non-2xx answer, with the upstream's own message, type and
+    /// code when it sent OpenAI-style JSON.
+    fn parse_error(&self, status: u16, retry_after: Option<&str>, body: &[u8]) -> Error {
+        let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok());
+        let (message, error_type, code) = match serde_json::from_slice::<Value>(body) {
+            Ok(value) => describe_json_error(&value),
+            Err(_) => (None, None, None),
+        };
+        let message = message.unwrap_or_else(|| body_text(body));
+        Error::Upstream {
+            provider: self.provider.clone(),
+            status,
+            message: upstream_text(&message, &self.api_key),
+            retry_after,
+            error_type: error_type.map(|t| scrub(&t, &self.api_key)),
+            code: code.map(|c| scrub(&c, &self.api_key)),
+        }
     }
 }
 
@@ -400,13 +392,6 @@ fn describe_json_error(value: &Value) -> (Option<String>, Option<String>, Option
             value.get("type").and_then(as_text),
             value.get("code").and_then(as_text),
         ),
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
     }
 }
 

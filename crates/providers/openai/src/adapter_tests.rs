@@ -286,7 +286,7 @@ fn unreadable_bodies_never_quote_the_key() {
     let body = format!(
         r#"{{"id":"c","object":"chat.completion","created":"{KEY}","model":"m","choices":[]}}"#
     );
-    let err = a.parse_chat_response(body.as_bytes()).unwrap_err();
+    let err = a.parse_response(body.as_bytes()).unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("<redacted>"), "{shown}");
@@ -301,7 +301,7 @@ fn unreadable_bodies_never_quote_the_key() {
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains(KEY));
     let long = format!(r#"{{"id":"c","created":"{}"}}"#, "x".repeat(5000));
-    let err = a.parse_chat_response(long.as_bytes()).unwrap_err();
+    let err = a.parse_response(long.as_bytes()).unwrap_err();
     assert!(err.to_string().chars().count() < 700, "{err}");
 }
 
@@ -309,11 +309,11 @@ fn unreadable_bodies_never_quote_the_key() {
 fn chat_response_parsing() {
     let a = adapter("openai", None);
     let body = br#"{"id":"chatcmpl-1","object":"chat.completion","created":5,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}"#;
-    let resp = a.parse_chat_response(body).unwrap();
+    let resp = a.parse_response(body).unwrap();
     assert_eq!(resp.text(), "Hi");
     assert_eq!(resp.finish_reason, FinishReason::Stop);
     assert_eq!(resp.usage.total_tokens(), 3);
-    match a.parse_chat_response(br#"{"error":{"message":"overloaded","code":529}}"#) {
+    match a.parse_response(br#"{"error":{"message":"overloaded","code":529}}"#) {
         Err(Error::Upstream {
             status, message, ..
         }) => {
@@ -322,7 +322,7 @@ fn chat_response_parsing() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        a.parse_chat_response(b"<html>"),
+        a.parse_response(b"<html>"),
         Err(Error::Upstream { status: 502, .. })
     ));
 }

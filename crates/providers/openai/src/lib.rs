@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod providers;
+pub mod stream;
 
 pub use adapter::{Endpoint, OpenAiAdapter};
 pub use providers::{ProviderInfo, ProviderKind, lookup};

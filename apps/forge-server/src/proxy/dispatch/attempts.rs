@@ -48,7 +48,7 @@ where
             .map(str::to_owned)
             .or_else(|| snapshot.config.default_model.clone())
             .unwrap_or_default(),
-        log: crate::logs::plan(state, snapshot, call.req, call.ctx),
+        log: crate::logs::plan(&state.logs, snapshot, call.req, call.ctx),
     };
     let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
     let route_name = plan.plan.route_name().to_owned();

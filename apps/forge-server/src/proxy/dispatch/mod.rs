@@ -161,7 +161,7 @@ where
                 call: &call,
                 request_id: new_id(),
                 requested: model.to_owned(),
-                log: crate::logs::plan(state, &snapshot, call.req, call.ctx),
+                log: crate::logs::plan(&state.logs, &snapshot, call.req, call.ctx),
             };
             let meter = billing.meter(
                 &route.provider.name_lower,

@@ -1,0 +1,170 @@
+//! OpenAI's own endpoints (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`) as
+//! one client dialect: passed through to OpenAI-kind upstreams with only `model` rewritten,
+//! chat completions translated through the canonical form to every other kind.
+
+use std::marker::PhantomData;
+
+use actix_web::HttpResponse;
+use bytes::Bytes;
+use forge_core::Error;
+use forge_core::canonical::ChatRequest;
+use forge_core::json::RawObject;
+use forge_core::stream_end::StreamEnd;
+use forge_core::usage_sniff::SniffDialect;
+use forge_provider_openai::Endpoint;
+
+use crate::proxy::client::{Attempt, ClientDialect, Head};
+use crate::proxy::dialect::Dialect;
+use crate::proxy::dispatch::Target;
+use crate::proxy::max_tokens_of;
+use crate::proxy::pipeline::{self, Passthrough, parse_typed};
+use crate::proxy::translate::Render;
+use crate::proxy::upstream::Upstream;
+use crate::usage::estimate::Prompt;
+
+/// Which of OpenAI's endpoints a route serves.
+pub trait OpenAiEndpoint: 'static {
+    const ENDPOINT: Endpoint;
+}
+
+pub struct Chat;
+pub struct Completions;
+pub struct Embeddings;
+
+impl OpenAiEndpoint for Chat {
+    const ENDPOINT: Endpoint = Endpoint::ChatCompletions;
+}
+impl OpenAiEndpoint for Completions {
+    const ENDPOINT: Endpoint = Endpoint::Completions;
+}
+impl OpenAiEndpoint for Embeddings {
+    const ENDPOINT: Endpoint = Endpoint::Embeddings;
+}
+
+pub struct OpenAi<E>(PhantomData<E>);
+
+impl<E> Default for OpenAi<E> {
+    fn default() -> Self {
+        OpenAi(PhantomData)
+    }
+}
+
+pub struct Inbound<'a> {
+    object: RawObject<'a>,
+    /// Forge asks a stream for its usage chunk when the client did not, and keeps it from
+    /// the client: usage is billed from the upstream's own report.
+    inject_usage: bool,
+    /// The canonical request and the client's own `include_usage`, parsed once.
+    canonical: Option<(ChatRequest, bool)>,
+}
+
+impl<E: OpenAiEndpoint> ClientDialect for OpenAi<E> {
+    type Inbound<'a> = Inbound<'a>;
+    const DIALECT: Dialect = Dialect::OpenAi;
+
+    fn read<'a>(
+        &self,
+        _req: &actix_web::HttpRequest,
+        body: &'a Bytes,
+    ) -> Result<(Head, Inbound<'a>), Error> {
+        let object = RawObject::parse(body)?;
+        let stream = object.get_bool("stream")?.unwrap_or(false);
+        let head = Head {
+            model: object.get_str("model")?,
+            stream,
+            endpoint: E::ENDPOINT.path(),
+            prompt: match E::ENDPOINT {
+                Endpoint::ChatCompletions => Prompt::OpenAiChat,
+                _ => Prompt::Raw,
+            },
+            max_tokens: max_tokens_of(&object, &["max_completion_tokens", "max_tokens"]),
+        };
+        let inject_usage =
+            stream && E::ENDPOINT != Endpoint::Embeddings && !client_wants_usage(&object);
+        Ok((
+            head,
+            Inbound {
+                object,
+                inject_usage,
+                canonical: None,
+            },
+        ))
+    }
+
+    async fn attempt<'a>(
+        &self,
+        inbound: &mut Self::Inbound<'a>,
+        cx: &Attempt<'_>,
+        target: Target,
+    ) -> Result<HttpResponse, Error> {
+        let endpoint = E::ENDPOINT;
+        if let Upstream::OpenAi(adapter) = &target.upstream {
+            let mut object = inbound.object.clone();
+            object.set_str("model", &target.model);
+            if inbound.inject_usage {
+                ask_for_usage(&mut object);
+            }
+            let upstream_req = adapter.passthrough(endpoint, Bytes::from(object.to_vec()));
+            let how = Passthrough {
+                terminal: StreamEnd::OpenAiDone,
+                usage: match endpoint {
+                    Endpoint::ChatCompletions => SniffDialect::OpenAiChat,
+                    Endpoint::Completions => SniffDialect::OpenAiCompletions,
+                    _ => SniffDialect::OpenAiEmbeddings,
+                },
+                strip_usage: inbound.inject_usage,
+            };
+            return pipeline::passthrough(cx.transport, target, upstream_req, cx.stream, how).await;
+        }
+        if endpoint != Endpoint::ChatCompletions {
+            return Err(Error::NotFound(format!(
+                "/v1/{} is not available for provider '{}' (only chat completions are translated)",
+                endpoint.path(),
+                target.provider
+            )));
+        }
+        let (mut request, include_usage) = match &inbound.canonical {
+            Some(parsed) => parsed.clone(),
+            None => {
+                let wire: forge_core::openai::ChatCompletionRequest = parse_typed(cx.body)?;
+                let include_usage = wire
+                    .stream_options
+                    .as_ref()
+                    .and_then(|o| o.include_usage)
+                    .unwrap_or(false);
+                let parsed = (
+                    forge_core::openai::convert::chat_request_to_canonical(&wire)?,
+                    include_usage,
+                );
+                inbound.canonical = Some(parsed.clone());
+                parsed
+            }
+        };
+        request.model = target.model.clone();
+        request.stream = cx.stream;
+        let render = Render::OpenAi { include_usage };
+        pipeline::translated(cx.transport, target, &request, render).await
+    }
+}
+
+/// Whether the client set `stream_options.include_usage` itself.
+fn client_wants_usage(object: &RawObject<'_>) -> bool {
+    object
+        .get("stream_options")
+        .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+        .is_some_and(|options| options["include_usage"] == serde_json::Value::Bool(true))
+}
+
+/// Sets `stream_options.include_usage`, keeping any other stream option the client sent.
+fn ask_for_usage(object: &mut RawObject<'_>) {
+    let mut options = object
+        .get("stream_options")
+        .and_then(|raw| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok()
+        })
+        .unwrap_or_default();
+    options.insert("include_usage".into(), serde_json::Value::Bool(true));
+    if let Ok(raw) = serde_json::value::to_raw_value(&options) {
+        object.set_raw("stream_options", raw);
+    }
+}
