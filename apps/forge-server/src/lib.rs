@@ -31,10 +31,12 @@ use actix_web::{App, HttpServer, web};
 use forge_storage::crypto::SecretBox;
 use forge_storage::{StorageError, Store};
 
+use crate::auth::forge_key::Authenticator;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::key_cache::KeyCache;
 use crate::auth::last_used::LastUsed;
 use crate::config::Settings;
+use crate::proxy::handle::Proxy;
 use crate::proxy::models_cache::ModelsCache;
 use crate::proxy::transport::Transport;
 use crate::routing::Routing;
@@ -198,23 +200,28 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         limits,
         invalidation,
         store,
-        secret_box,
+        secret_box: Arc::new(secret_box),
         jwt: Arc::new(JwtKeys::new(
             &secrets.jwt_secret,
             settings.jwt_lifetime_minutes,
         )),
-        keys: KeyCache::default(),
-        last_used: LastUsed::default(),
-        models: ModelsCache::new(Duration::from_secs(settings.models_cache_secs)),
+        keys: Arc::new(KeyCache::default()),
+        last_used: Arc::new(LastUsed::default()),
+        models: Arc::new(ModelsCache::new(Duration::from_secs(
+            settings.models_cache_secs,
+        ))),
         routing,
         settings: settings.clone(),
     });
+    let proxy = web::Data::new(proxy_handle(&state));
     let timeouts = settings.timeouts();
     let allow_private = settings.allow_private_upstreams;
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .app_data(proxy.clone())
+            .app_data(proxy.auth.clone())
             // Narrow handles, for the extractors and modules that need only these.
             .app_data(web::Data::from(app_state.jwt.clone()))
             .app_data(web::Data::new(app_state.store.clone()))
@@ -257,8 +264,27 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     })
 }
 
-/// Any origin, method and header, with credentials, as Forge v1 serves (browser dashboards and
-/// playgrounds call the API directly; authentication is by header, never by cookie).
+/// The proxy routes' narrow handle, from the same shared parts as the admin API's state.
+fn proxy_handle(state: &AppState) -> Proxy {
+    Proxy {
+        auth: web::Data::new(Authenticator {
+            routing: state.routing.clone(),
+            keys: state.keys.clone(),
+            last_used: state.last_used.clone(),
+            store: state.store.clone(),
+            secret_box: state.secret_box.clone(),
+        }),
+        routing: state.routing.clone(),
+        limits: state.limits.clone(),
+        usage: state.usage.clone(),
+        logs: state.logs.clone(),
+        pricing: state.pricing.clone(),
+        store: state.store.clone(),
+        models: state.models.clone(),
+        max_body_bytes: state.settings.max_body_bytes,
+    }
+}
+
 async fn purge_stored_responses(state: &AppState) {
     let days = i64::from(state.settings.responses_retention_days);
     let Some(cutoff) = chrono::Duration::try_days(days)

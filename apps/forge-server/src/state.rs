@@ -1,4 +1,6 @@
-//! Process-wide state shared by every worker (the per-worker HTTP client lives in `proxy::transport`).
+//! Process-wide state shared by every worker, for the admin API and the app's wiring. The
+//! proxy routes get the narrow `proxy::handle::Proxy` built from the same parts; the per-worker
+//! HTTP client lives in `proxy::transport`.
 
 use std::sync::Arc;
 
@@ -20,11 +22,11 @@ use crate::usage::pricing::Pricing;
 pub struct AppState {
     pub settings: Settings,
     pub store: Store,
-    pub secret_box: SecretBox,
+    pub secret_box: Arc<SecretBox>,
     pub jwt: Arc<JwtKeys>,
-    pub keys: KeyCache,
-    pub last_used: LastUsed,
-    pub models: ModelsCache,
+    pub keys: Arc<KeyCache>,
+    pub last_used: Arc<LastUsed>,
+    pub models: Arc<ModelsCache>,
     /// forge.toml: the routing table and what the router learnt.
     pub routing: Arc<Routing>,
     /// Where settled usage records go (batched off the request path).

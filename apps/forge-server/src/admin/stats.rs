@@ -19,15 +19,17 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 
-use crate::auth::forge_key::authenticate;
+use crate::auth::forge_key::{Authenticator, authenticate};
 use crate::auth::key_cache::AuthContext;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The Forge-key caller of a statistics route, rejected in the admin API's `{"detail"}` form
 /// (these are not proxy routes, so OpenAI's error shape would surprise their clients).
-async fn forge_caller(state: &AppState, req: &HttpRequest) -> Result<Arc<AuthContext>, ApiError> {
-    authenticate(state, req).await.map_err(|e| {
+async fn forge_caller(req: &HttpRequest) -> Result<Arc<AuthContext>, ApiError> {
+    let auth = req
+        .app_data::<actix_web::web::Data<Authenticator>>()
+        .ok_or_else(ApiError::internal)?;
+    authenticate(auth, req).await.map_err(|e| {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         ApiError::new(status, e.to_string())
     })

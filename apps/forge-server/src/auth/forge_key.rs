@@ -6,10 +6,24 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use forge_core::Error;
 
-use crate::auth::key_cache::{AuthContext, Lookup};
-use crate::state::AppState;
+use forge_storage::Store;
+use forge_storage::crypto::SecretBox;
+
+use crate::auth::key_cache::{AuthContext, KeyCache, Lookup};
+use crate::auth::last_used::LastUsed;
+use crate::routing::Routing;
 
 pub const KEY_PREFIX: &str = "forge-";
+
+/// What authentication reads: the static keys in forge.toml, the key cache and, on a miss,
+/// the store. Shared with the admin API, which invalidates the cache.
+pub struct Authenticator {
+    pub routing: Arc<Routing>,
+    pub keys: Arc<KeyCache>,
+    pub last_used: Arc<LastUsed>,
+    pub store: Store,
+    pub secret_box: Arc<SecretBox>,
+}
 
 /// The raw key from the request headers, checked for Forge's prefix; never logged.
 pub fn presented_key(req: &HttpRequest) -> Result<&str, Error> {
@@ -42,14 +56,17 @@ fn presented_raw(req: &HttpRequest) -> Result<&str, Error> {
 }
 
 /// Authenticates the request; a cached key costs one SHA-256 and one map lookup.
-pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Arc<AuthContext>, Error> {
-    authenticate_key(state, presented_raw(req)?).await
+pub async fn authenticate(
+    auth: &Authenticator,
+    req: &HttpRequest,
+) -> Result<Arc<AuthContext>, Error> {
+    authenticate_key(auth, presented_raw(req)?).await
 }
 
 /// Google's clients send the key in `x-goog-api-key` or as `?key=` (accepted, never logged);
 /// the OpenAI-style headers work too.
 pub async fn authenticate_gemini(
-    state: &AppState,
+    auth: &Authenticator,
     req: &HttpRequest,
 ) -> Result<Arc<AuthContext>, Error> {
     let header = req
@@ -63,13 +80,13 @@ pub async fn authenticate_gemini(
         Some(key) => key.trim().to_owned(),
         None => presented_raw(req)?.to_owned(),
     };
-    authenticate_key(state, &key).await
+    authenticate_key(auth, &key).await
 }
 
 /// A static forge.toml key first (memory only), then a Forge key of a registered user.
-async fn authenticate_key(state: &AppState, key: &str) -> Result<Arc<AuthContext>, Error> {
+async fn authenticate_key(auth: &Authenticator, key: &str) -> Result<Arc<AuthContext>, Error> {
     let digest = forge_storage::apikey::digest_forge_key(key);
-    let snapshot = state.routing.snapshot();
+    let snapshot = auth.routing.snapshot();
     if let Some(gateway) = snapshot.gateway_key(&digest) {
         return Ok(Arc::new(AuthContext {
             key_id: 0,
@@ -83,9 +100,9 @@ async fn authenticate_key(state: &AppState, key: &str) -> Result<Arc<AuthContext
     if !key.starts_with(KEY_PREFIX) {
         return Err(Error::Unauthorized("Invalid API key format".into()));
     }
-    let lookup = state
+    let lookup = auth
         .keys
-        .lookup(&state.store, &state.secret_box, &digest)
+        .lookup(&auth.store, &auth.secret_box, &digest)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "key lookup failed");
@@ -93,7 +110,7 @@ async fn authenticate_key(state: &AppState, key: &str) -> Result<Arc<AuthContext
         })?;
     match lookup {
         Lookup::Valid(ctx) => {
-            state.last_used.mark(ctx.key_id);
+            auth.last_used.mark(ctx.key_id);
             Ok(ctx)
         }
         Lookup::Invalid => Err(Error::Unauthorized("Invalid API key".into())),

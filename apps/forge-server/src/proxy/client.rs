@@ -17,14 +17,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use forge_core::Error;
 
-use crate::auth::forge_key::authenticate;
+use crate::auth::forge_key::{Authenticator, authenticate};
 use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
+use crate::proxy::handle::Proxy;
 use crate::proxy::pipeline::read_body;
 use crate::proxy::transport::Transport;
-use crate::state::AppState;
 use crate::usage::estimate::{Prompt, estimator};
 
 /// What the handler learns from a request before any upstream is chosen.
@@ -65,10 +65,10 @@ pub trait ClientDialect: Default + 'static {
     /// Who is calling. Most dialects read `Authorization`/`x-api-key`.
     async fn authenticate(
         &self,
-        state: &AppState,
+        auth: &Authenticator,
         req: &HttpRequest,
     ) -> Result<Arc<AuthContext>, Error> {
-        authenticate(state, req).await
+        authenticate(auth, req).await
     }
 
     /// Reads the request head from the body, once.
@@ -92,10 +92,10 @@ pub trait ClientDialect: Default + 'static {
 pub async fn handle<D: ClientDialect>(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    run(&D::default(), &req, payload, &state, &transport)
+    run(&D::default(), &req, payload, &proxy, &transport)
         .await
         .map_err(ProxyError::in_dialect(D::DIALECT))
 }
@@ -104,11 +104,11 @@ async fn run<D: ClientDialect>(
     dialect: &D,
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
 ) -> Result<HttpResponse, Error> {
-    let ctx = dialect.authenticate(state, req).await?;
-    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
+    let ctx = dialect.authenticate(&proxy.auth, req).await?;
+    let body = read_body(req, payload, proxy.max_body_bytes).await?;
     let (head, mut inbound) = dialect.read(req, &body)?;
     let call = Call {
         req,
@@ -127,9 +127,9 @@ async fn run<D: ClientDialect>(
         ctx: &ctx,
         stream: head.stream,
         transport,
-        store: &state.store,
+        store: &proxy.store,
     };
-    dispatch(state, transport, call, async |target: Target| {
+    dispatch(proxy, transport, call, async |target: Target| {
         dialect.attempt(&mut inbound, &cx, target).await
     })
     .await

@@ -13,19 +13,19 @@ use forge_core::canonical::ChatRequest;
 use forge_core::gemini::GenerateContentRequest;
 use serde_json::json;
 
-use crate::auth::forge_key::authenticate_gemini;
+use crate::auth::forge_key::{Authenticator, authenticate_gemini};
 use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
 use crate::proxy::client::{self, Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Target};
+use crate::proxy::handle::Proxy;
 use crate::proxy::messages::estimate_tokens;
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::translate::Render;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
-use crate::state::AppState;
 use crate::usage::estimate::Prompt;
 use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
@@ -61,28 +61,28 @@ fn parse_target(target: &str) -> Result<(String, Action), Error> {
 pub async fn generate(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
     if let Ok((model, Action::CountTokens)) = parse_target(req.match_info().query("target")) {
-        return count_tokens(&req, payload, &state, &transport, &model)
+        return count_tokens(&req, payload, &proxy, &transport, &model)
             .await
             .map_err(ProxyError::in_dialect(Dialect::Gemini));
     }
-    client::handle::<GenerateContent>(req, payload, state, transport).await
+    client::handle::<GenerateContent>(req, payload, proxy, transport).await
 }
 
 /// No counting endpoint is called: an estimate, as for Anthropic's count_tokens.
 async fn count_tokens(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
     model: &str,
 ) -> Result<HttpResponse, Error> {
-    let ctx = authenticate_gemini(state, req).await?;
-    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
-    let target = dispatch::single_target(state, transport, &ctx, req, Some(model))?;
+    let ctx = authenticate_gemini(&proxy.auth, req).await?;
+    let body = read_body(req, payload, proxy.max_body_bytes).await?;
+    let target = dispatch::single_target(proxy, transport, &ctx, req, Some(model))?;
     let wire = parse_typed::<GenerateContentRequest>(&body)?;
     let canonical = forge_core::gemini::convert::request_to_canonical(&target.model, &wire)?;
     Ok(HttpResponse::Ok().json(json!({ "totalTokens": estimate_tokens(&canonical) })))
@@ -104,10 +104,10 @@ impl ClientDialect for GenerateContent {
     /// Google's clients also send `?key=` or `x-goog-api-key`.
     async fn authenticate(
         &self,
-        state: &AppState,
+        auth: &Authenticator,
         req: &HttpRequest,
     ) -> Result<Arc<AuthContext>, Error> {
-        authenticate_gemini(state, req).await
+        authenticate_gemini(auth, req).await
     }
 
     fn read<'a>(&self, req: &HttpRequest, _body: &'a Bytes) -> Result<(Head, Inbound<'a>), Error> {

@@ -15,13 +15,13 @@ use crate::error::ProxyError;
 use crate::proxy::client::{Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Target};
+use crate::proxy::handle::Proxy;
 use crate::proxy::pipeline::Passthrough;
 use crate::proxy::pipeline::{self, parse_typed, read_body};
 use crate::proxy::translate::Render;
 use crate::proxy::transport::{MAX_UPSTREAM_BODY, Transport};
 use crate::proxy::upstream::Upstream;
 use crate::proxy::{max_tokens_of, with_model};
-use crate::state::AppState;
 use crate::usage::estimate::Prompt;
 use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
@@ -29,10 +29,10 @@ use forge_core::usage_sniff::SniffDialect;
 pub async fn count_tokens(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    count_tokens_route(&req, payload, &state, &transport)
+    count_tokens_route(&req, payload, &proxy, &transport)
         .await
         .map_err(ProxyError::in_dialect(Dialect::Anthropic))
 }
@@ -114,15 +114,15 @@ impl ClientDialect for Messages {
 async fn count_tokens_route(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
 ) -> Result<HttpResponse, Error> {
-    let ctx = authenticate(state, req).await?;
-    let body = read_body(req, payload, state.settings.max_body_bytes).await?;
+    let ctx = authenticate(&proxy.auth, req).await?;
+    let body = read_body(req, payload, proxy.max_body_bytes).await?;
     let object = RawObject::parse(&body)?;
     let model = object.get_str("model")?;
     let mut wire: CountTokensRequest = parse_typed(&body)?;
-    let target = dispatch::single_target(state, transport, &ctx, req, model.as_deref())?;
+    let target = dispatch::single_target(proxy, transport, &ctx, req, model.as_deref())?;
     if let Upstream::Anthropic(adapter) = &target.upstream {
         wire.model = target.model.clone();
         let upstream_req = adapter.count_tokens_request(&wire, beta_header(req))?;

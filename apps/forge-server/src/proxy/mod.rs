@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod family;
 pub mod framer;
 pub mod gemini;
+pub mod handle;
 pub mod messages;
 pub mod models;
 pub mod models_cache;

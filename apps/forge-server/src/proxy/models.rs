@@ -14,9 +14,9 @@ use crate::auth::key_cache::{AuthContext, ResolvedProvider};
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch;
+use crate::proxy::handle::Proxy;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
-use crate::state::AppState;
 
 /// A listing that takes longer than this is dropped so one slow provider cannot stall the list.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(15);
@@ -32,11 +32,11 @@ pub struct Listed {
 /// `GET /v1/models` in OpenAI's shape.
 pub async fn list_models(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    let ctx = authenticate(&state, &req).await?;
-    let data: Vec<_> = collect(&state, &transport, &ctx)
+    let ctx = authenticate(&proxy.auth, &req).await?;
+    let data: Vec<_> = collect(&proxy, &transport, &ctx)
         .await
         .into_iter()
         .map(|m| {
@@ -49,13 +49,13 @@ pub async fn list_models(
 /// `GET /v1beta/models` in Google's shape, so google-genai clients can list what Forge serves.
 pub async fn list_models_gemini(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    let ctx = authenticate_gemini(&state, &req)
+    let ctx = authenticate_gemini(&proxy.auth, &req)
         .await
         .map_err(ProxyError::in_dialect(Dialect::Gemini))?;
-    let models: Vec<_> = collect(&state, &transport, &ctx)
+    let models: Vec<_> = collect(&proxy, &transport, &ctx)
         .await
         .into_iter()
         .map(|m| {
@@ -72,12 +72,12 @@ pub async fn list_models_gemini(
 /// `GET /v1/models/{id}` (the OpenAI SDK's `models.retrieve`).
 pub async fn retrieve_model(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
-    let ctx = authenticate(&state, &req).await?;
+    let ctx = authenticate(&proxy.auth, &req).await?;
     let id = model_id(&req);
-    let found = collect(&state, &transport, &ctx)
+    let found = collect(&proxy, &transport, &ctx)
         .await
         .into_iter()
         .find(|m| m.id == id);
@@ -90,16 +90,16 @@ pub async fn retrieve_model(
 /// `GET /v1beta/models/{name}` (google-genai's `models.get`).
 pub async fn retrieve_model_gemini(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
 ) -> Result<HttpResponse, ProxyError> {
     let in_gemini = ProxyError::in_dialect(Dialect::Gemini);
-    let ctx = authenticate_gemini(&state, &req)
+    let ctx = authenticate_gemini(&proxy.auth, &req)
         .await
         .map_err(&in_gemini)?;
     let id = model_id(&req);
     let id = id.strip_prefix("models/").unwrap_or(&id).to_owned();
-    let found = collect(&state, &transport, &ctx)
+    let found = collect(&proxy, &transport, &ctx)
         .await
         .into_iter()
         .find(|m| m.id == id);
@@ -119,10 +119,10 @@ fn model_id(req: &HttpRequest) -> String {
         .replace("%2f", "/")
 }
 
-async fn collect(state: &AppState, transport: &Transport, ctx: &AuthContext) -> Vec<Listed> {
+async fn collect(proxy: &Proxy, transport: &Transport, ctx: &AuthContext) -> Vec<Listed> {
     let listings = ctx
         .providers_in_scope()
-        .map(|p| provider_models(state, transport, ctx.user_id, p));
+        .map(|p| provider_models(proxy, transport, ctx.user_id, p));
     let results = futures_util::future::join_all(listings).await;
     let mut out = Vec::new();
     for (provider, models) in ctx.providers_in_scope().zip(results) {
@@ -139,13 +139,13 @@ async fn collect(state: &AppState, transport: &Transport, ctx: &AuthContext) -> 
             });
         }
     }
-    out.extend(configured(state, ctx));
+    out.extend(configured(proxy, ctx));
     out
 }
 
 /// forge.toml's logical models, `provider/model` routes and aliases the caller may use.
-fn configured(state: &AppState, ctx: &AuthContext) -> Vec<Listed> {
-    let snapshot = state.routing.snapshot();
+fn configured(proxy: &Proxy, ctx: &AuthContext) -> Vec<Listed> {
+    let snapshot = proxy.routing.snapshot();
     if !dispatch::may_use_config(&snapshot, ctx) {
         return Vec::new();
     }
@@ -178,7 +178,7 @@ fn configured(state: &AppState, ctx: &AuthContext) -> Vec<Listed> {
 }
 
 async fn provider_models(
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
     user_id: i64,
     provider: &ResolvedProvider,
@@ -186,13 +186,13 @@ async fn provider_models(
     if let Some(list) = provider.family.static_models() {
         return Arc::new(list.iter().map(|m| (*m).to_owned()).collect());
     }
-    if let Some(cached) = state.models.get(provider.id) {
+    if let Some(cached) = proxy.models.get(provider.id) {
         return cached;
     }
     match tokio::time::timeout(LISTING_TIMEOUT, fetch(transport, provider)).await {
         Ok(Ok(models)) => {
             let models = Arc::new(models);
-            state.models.put(user_id, provider.id, models.clone());
+            proxy.models.put(user_id, provider.id, models.clone());
             models
         }
         Ok(Err(e)) => {

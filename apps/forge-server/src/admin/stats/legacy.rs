@@ -73,7 +73,7 @@ pub async fn user_stats(
     req: HttpRequest,
     query: Deferred<web::Query<StatsQuery>>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = forge_caller(&state, &req).await?;
+    let caller = forge_caller(&req).await?;
     let mut filter = filter(query?.into_inner())?;
     let rows: Vec<StatsRow> = match &caller.gateway {
         // The filter cannot name a static key: split by it in SQL and keep this one's rows.

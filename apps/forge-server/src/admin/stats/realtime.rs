@@ -84,7 +84,7 @@ pub async fn realtime(
     req: HttpRequest,
     query: Deferred<web::Query<RealtimeQuery>>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = forge_caller(&state, &req).await?;
+    let caller = forge_caller(&req).await?;
     let q = query?.into_inner();
     let page_index = int(q.page_index.as_deref(), "page_index", 0, 0)?;
     let page_size = int(q.page_size.as_deref(), "page_size", 10, 1)?;

@@ -10,14 +10,14 @@ use forge_limits::headers::rejection_headers;
 
 use crate::limits::charge::Charge;
 use crate::limits::{Refused, refusal_error, scopes};
+use crate::proxy::handle::Proxy;
 use crate::routing::Snapshot;
-use crate::state::AppState;
 
 use super::{Call, new_id};
 
 /// Admits the request under every limit that applies; `Err` is the refusal to send.
 pub(super) async fn admit(
-    state: &AppState,
+    proxy: &Proxy,
     call: &Call<'_>,
     snapshot: &Snapshot,
     route: Option<&str>,
@@ -38,7 +38,7 @@ pub(super) async fn admit(
         output_tokens: output,
         ..Default::default()
     };
-    let cost = state
+    let cost = proxy
         .pricing
         .estimate(priced_as.0, priced_as.1, &estimate)
         .unwrap_or(0);
@@ -50,7 +50,7 @@ pub(super) async fn admit(
         lease_ms: forge_limits::DEFAULT_LEASE_MS,
     };
     let lease = new_id();
-    match state
+    match proxy
         .limits
         .admit(
             config,
@@ -62,7 +62,7 @@ pub(super) async fn admit(
         .await
     {
         Ok(admitted) => Ok(Some(Rc::new(Charge::new(
-            state.limits.clone(),
+            proxy.limits.clone(),
             admitted.issuer,
             admitted.ticket,
         )))),

@@ -14,11 +14,11 @@ use forge_router::table::Deployment;
 
 use crate::limits::charge::Charge;
 use crate::limits::{Refused, refusal_error, scopes};
+use crate::proxy::handle::Proxy;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::routing::Snapshot;
 use crate::routing::outcome::StreamOutcome;
-use crate::state::AppState;
 
 use super::{Billing, Call, Target, admit, decorate, new_id, put_headers, settle};
 
@@ -27,7 +27,7 @@ pub(super) const MAX_SESSION_LEN: usize = 256;
 
 /// The attempt loop over the routing table.
 pub(super) async fn routed<F>(
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
     call: &Call<'_>,
     snapshot: &Snapshot,
@@ -38,17 +38,17 @@ pub(super) async fn routed<F>(
 where
     F: AsyncFnMut(Target) -> Result<HttpResponse, Error>,
 {
-    let routing = Arc::clone(&state.routing);
+    let routing = Arc::clone(&proxy.routing);
     let session = session_id(call.req, &snapshot.config.routing.session_header);
     let billing = Billing {
-        state,
+        proxy,
         call,
         request_id: new_id(),
         requested: model
             .map(str::to_owned)
             .or_else(|| snapshot.config.default_model.clone())
             .unwrap_or_default(),
-        log: crate::logs::plan(&state.logs, snapshot, call.req, call.ctx),
+        log: crate::logs::plan(&proxy.logs, snapshot, call.req, call.ctx),
     };
     let mut plan = routing.with_router(|router, rng| router.plan(model, session, started, rng))?;
     let route_name = plan.plan.route_name().to_owned();
@@ -60,7 +60,7 @@ where
         .map(|d| (d.provider.clone(), d.upstream_model.clone()))
         .unwrap_or_default();
     let charge = match admit(
-        state,
+        proxy,
         call,
         snapshot,
         Some(&route_name),
@@ -123,13 +123,13 @@ where
                     ..Reservation::default()
                 };
                 let config = &snapshot.config.limits;
-                match state
+                match proxy
                     .limits
                     .admit(config, &[limit], &[], reservation, &new_id())
                     .await
                 {
                     Ok(a) => Some(Rc::new(Charge::new(
-                        state.limits.clone(),
+                        proxy.limits.clone(),
                         a.issuer,
                         a.ticket,
                     ))),

@@ -8,14 +8,14 @@ use actix_web::body::MessageBody;
 use forge_core::Error;
 use forge_core::usage_record::UsageRecord;
 
-use crate::state::AppState;
+use crate::proxy::handle::Proxy;
 use crate::usage::meter::Meter;
 
 use super::Call;
 
 /// Per-request facts every attempt's usage record shares.
 pub(super) struct Billing<'a> {
-    pub(super) state: &'a AppState,
+    pub(super) proxy: &'a Proxy,
     pub(super) call: &'a Call<'a>,
     pub(super) request_id: String,
     pub(super) requested: String,
@@ -65,8 +65,8 @@ impl Billing<'_> {
         };
         let meter = Meter::new(
             draft,
-            self.state.usage.clone(),
-            self.state.pricing.clone(),
+            self.proxy.usage.clone(),
+            self.proxy.pricing.clone(),
             self.call.estimate.clone(),
         );
         if let Some(plan) = &self.log {

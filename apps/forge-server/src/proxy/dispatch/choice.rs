@@ -9,11 +9,11 @@ use actix_web::HttpRequest;
 use forge_core::Error;
 
 use crate::auth::key_cache::AuthContext;
+use crate::proxy::handle::Proxy;
 use crate::proxy::resolve::{self, MAX_MODEL_LEN};
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::routing::Snapshot;
-use crate::state::AppState;
 
 use super::Target;
 use super::attempts::{no_deployment, session_id};
@@ -22,7 +22,7 @@ use super::attempts::{no_deployment, session_id};
 /// provider key, else the first deployment the routing table would try now. Nothing is
 /// recorded against the deployment.
 pub fn single_target(
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
     ctx: &AuthContext,
     req: &HttpRequest,
@@ -32,7 +32,7 @@ pub fn single_target(
     if let Some(model) = model {
         check_model(model)?;
     }
-    let snapshot = state.routing.snapshot();
+    let snapshot = proxy.routing.snapshot();
     let config_allowed = config_access(&snapshot, ctx, model)?;
     if ctx.gateway.is_none()
         && let Some(model) = model
@@ -52,7 +52,7 @@ pub fn single_target(
         });
     }
     let session = session_id(req, &snapshot.config.routing.session_header);
-    let decision = state
+    let decision = proxy
         .routing
         .with_router(|router, rng| router.decide(model, session, Instant::now(), rng))?;
     let first = decision

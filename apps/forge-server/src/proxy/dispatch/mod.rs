@@ -21,11 +21,11 @@ use forge_core::Error;
 use crate::auth::key_cache::AuthContext;
 use crate::config::Timeouts;
 use crate::proxy::dialect::Dialect;
+use crate::proxy::handle::Proxy;
 use crate::proxy::resolve;
 use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::routing::outcome::StreamOutcome;
-use crate::state::AppState;
 use crate::usage::meter::{Meter, PromptEstimate};
 
 use self::admission::{admit, put_headers};
@@ -100,7 +100,7 @@ impl Call<'_> {
 
 /// Chooses upstreams for `call` and runs `attempt` on them until one answers.
 pub async fn dispatch<F>(
-    state: &AppState,
+    proxy: &Proxy,
     transport: &Transport,
     call: Call<'_>,
     mut attempt: F,
@@ -113,11 +113,11 @@ where
     if let Some(model) = model {
         check_model(model)?;
     }
-    let snapshot = state.routing.snapshot();
+    let snapshot = proxy.routing.snapshot();
     let config_allowed = config_access(&snapshot, call.ctx, model)?;
     if call.ctx.gateway.is_some() {
         return routed(
-            state,
+            proxy,
             transport,
             &call,
             &snapshot,
@@ -130,7 +130,7 @@ where
     let Some(model) = model else {
         if config_allowed && snapshot.config.default_model.is_some() {
             return routed(
-                state,
+                proxy,
                 transport,
                 &call,
                 &snapshot,
@@ -145,7 +145,7 @@ where
     match resolve::resolve_with(call.ctx, model, &snapshot.config.provider_priority) {
         Ok(route) => {
             let charge = match admit(
-                state,
+                proxy,
                 &call,
                 &snapshot,
                 None,
@@ -157,11 +157,11 @@ where
                 Err(refusal) => return Ok(refusal),
             };
             let billing = Billing {
-                state,
+                proxy,
                 call: &call,
                 request_id: new_id(),
                 requested: model.to_owned(),
-                log: crate::logs::plan(&state.logs, &snapshot, call.req, call.ctx),
+                log: crate::logs::plan(&proxy.logs, &snapshot, call.req, call.ctx),
             };
             let meter = billing.meter(
                 &route.provider.name_lower,
@@ -189,7 +189,7 @@ where
             if config_allowed && snapshot.table.resolve(model).is_some() =>
         {
             routed(
-                state,
+                proxy,
                 transport,
                 &call,
                 &snapshot,
