@@ -240,3 +240,58 @@ async fn stream_ends_are_read_from_the_event_in_every_formatting() {
         }
     }
 }
+
+/// A stream that ends before any content (keep-alive comments only, or only the opening event
+/// of a translated stream) and without its terminal event is a real HTTP error in the client's
+/// dialect, never a 200 with an error event: a failover (or the client) can still act on it.
+#[actix_rt::test]
+async fn a_stream_cut_before_content_is_an_http_error() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let c = client();
+    let jwt = register_and_login(&c, &s, "cutearly").await;
+    let (_, key) = create_forge_key(&c, &s, &jwt, None).await;
+    add_provider(
+        &c,
+        &s,
+        &jwt,
+        "anthropic",
+        "sk-cut-upstream-key",
+        "http://127.0.0.1:9/v1",
+    )
+    .await;
+
+    // Passed through: only keep-alive comments, then the connection ends.
+    serve(
+        &c,
+        &s,
+        &jwt,
+        "anthropic",
+        ": keep-alive\n\n: keep-alive\n\n".into(),
+    )
+    .await;
+    let messages = &cases()[1];
+    let (status, got) = send(&s, &key, messages).await;
+    assert_eq!(status, 502, "{got}");
+    let body: Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(body["type"], "error", "Anthropic's error shape: {got}");
+
+    // Translated (OpenAI client, Anthropic upstream): the opening event only.
+    let opening = wire(&anthropic_events()[..1], "compact");
+    serve(&c, &s, &jwt, "anthropic", opening).await;
+    let chat = Case {
+        provider: "anthropic",
+        path: "/v1/chat/completions",
+        body: json!({"model": "anthropic/claude-x", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        events: Vec::new(),
+    };
+    let (status, got) = send(&s, &key, &chat).await;
+    assert_eq!(status, 502, "{got}");
+    let body: Value = serde_json::from_str(&got).unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("before it was complete")),
+        "OpenAI's error shape: {got}"
+    );
+}
