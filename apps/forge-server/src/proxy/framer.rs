@@ -14,7 +14,11 @@ use crate::usage::meter::Meter;
 /// The passthrough [`Shape`]: framed events, held until taken.
 pub struct Verbatim {
     framer: EventFramer,
-    held: Option<Bytes>,
+    /// Batches of whole events not yet taken: one at a time once the stream is committed,
+    /// keep-alive comments and the first events before that (joined once, when taken).
+    held: Vec<Bytes>,
+    /// Whether what is held has a `data:` line.
+    content: bool,
     /// Drop the usage-only chunk Forge asked for on the client's behalf.
     strip_usage: bool,
     /// Only an event stream is expected to end with its terminal event.
@@ -27,7 +31,8 @@ impl Verbatim {
     pub fn new(terminal: StreamEnd, strip_usage: bool, content_type: String) -> Self {
         Verbatim {
             framer: EventFramer::new(terminal),
-            held: None,
+            held: Vec::new(),
+            content: false,
             strip_usage,
             sse: content_type.starts_with("text/event-stream"),
             content_type,
@@ -35,14 +40,8 @@ impl Verbatim {
     }
 
     fn hold(&mut self, events: Bytes) {
-        self.held = Some(match self.held.take() {
-            None => events,
-            Some(held) => {
-                let mut both = BytesMut::from(&held[..]);
-                both.extend_from_slice(&events);
-                both.freeze()
-            }
-        });
+        self.content = self.content || carries_data(&events);
+        self.held.push(events);
     }
 }
 
@@ -67,15 +66,20 @@ impl Shape for Verbatim {
     }
 
     fn has_content(&self) -> bool {
-        self.held.as_deref().is_some_and(carries_data)
+        self.content
     }
 
     fn is_empty(&self) -> bool {
-        self.held.is_none()
+        self.held.is_empty()
     }
 
     fn take(&mut self, meter: Option<&Meter>) -> Bytes {
-        let events = self.held.take().unwrap_or_default();
+        self.content = false;
+        let events = match self.held.len() {
+            0 => Bytes::new(),
+            1 => self.held.pop().unwrap_or_default(),
+            _ => Bytes::from(std::mem::take(&mut self.held).concat()),
+        };
         match meter {
             Some(meter) => inspect(events, meter, self.strip_usage),
             None => events,
@@ -303,5 +307,38 @@ mod tests {
             Some(&b"data: {\"a\":1}\n\n"[..])
         );
         assert_eq!(f.finish().as_deref(), Some(&b"data: {\"b"[..]));
+    }
+
+    #[test]
+    fn verbatim_holds_keep_alives_with_the_first_content_and_knows_its_end() {
+        let mut v = Verbatim::new(StreamEnd::OpenAiDone, false, "text/event-stream".into());
+        v.push(b": ping\n\n").unwrap();
+        assert!(!v.is_empty() && !v.has_content(), "a comment is no content");
+        v.push(b": ping\n\ndata: {\"a\":1}\n\ndata: {\"b\"")
+            .unwrap();
+        assert!(v.has_content());
+        assert_eq!(
+            &v.take(None)[..],
+            &b": ping\n\n: ping\n\ndata: {\"a\":1}\n\n"[..],
+            "joined once, the unfinished event kept back"
+        );
+        assert!(v.is_empty() && !v.has_content());
+        assert!(!v.end().unwrap(), "no [DONE]: cut off");
+        assert!(
+            v.is_empty(),
+            "a cut stream's unfinished event is not relayed"
+        );
+
+        let mut done = Verbatim::new(StreamEnd::OpenAiDone, false, "text/event-stream".into());
+        done.push(b"data: {}\n\ndata: [DONE]").unwrap();
+        assert!(done.end().unwrap());
+        assert_eq!(&done.take(None)[..], &b"data: {}\n\ndata: [DONE]"[..]);
+
+        let mut json = Verbatim::new(StreamEnd::OpenAiDone, false, "application/json".into());
+        json.push(b"{\"id\":1}").unwrap();
+        assert!(
+            json.end().unwrap(),
+            "only an event stream needs its terminal event"
+        );
     }
 }
