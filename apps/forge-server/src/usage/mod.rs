@@ -178,7 +178,7 @@ impl Flusher {
     }
 
     async fn flush(&self) {
-        let (mut records, written_ahead) = {
+        let (records, written_ahead) = {
             let mut pending = lock(&self.pending);
             let records = std::mem::take(&mut pending.records);
             let retired = if records.is_empty() {
@@ -191,11 +191,17 @@ impl Flusher {
             (records, retired)
         };
         let mut safe = true;
-        while !records.is_empty() {
-            let rest = records.split_off(records.len().min(BATCH));
+        // Batches are moved out from the front in order. (Splitting the rest off the queue
+        // per batch copied the whole remainder each time: quadratic in a backlog, measured as
+        // the flusher's memcpy at 64 connections, and two copies of the queue in memory.)
+        let mut records = records.into_iter();
+        loop {
+            let batch: Vec<UsageRecord> = records.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
             // Moved, not cloned: the batch is shared with the journal should the write fail.
-            safe &= self.write(Arc::from(records)).await;
-            records = rest;
+            safe &= self.write(Arc::from(batch)).await;
         }
         // Kept if the journal dropped records: the file is then their last copy.
         if let Some(path) = written_ahead.filter(|_| safe) {
