@@ -20,8 +20,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 
 const PROVIDER: &str = "anthropic";
 
-/// Longest upstream error text carried into an error message.
-
 #[derive(Clone)]
 pub struct AnthropicAdapter {
     base_url: String,

@@ -22,8 +22,6 @@ pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1
 /// The provider name in errors and usage records.
 pub const PROVIDER: &str = "gemini";
 
-/// Longest upstream error text carried into an error message.
-
 #[derive(Clone)]
 pub struct GeminiAdapter {
     base_url: String,

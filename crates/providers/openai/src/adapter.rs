@@ -58,8 +58,6 @@ fn encode_component(value: &str) -> String {
     out
 }
 
-/// Longest upstream error text carried into an error message.
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     ChatCompletions,
