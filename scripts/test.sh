@@ -56,6 +56,9 @@ python3 scripts/import-cycles
 log "building the workspace (binaries are used by the end-to-end tests)"
 cargo build --workspace --bins --locked
 
+log "checking the micro-benchmarks compile (nextest does not build benches)"
+cargo check -p forge-bench --benches --locked
+
 log "Rust tests (cargo nextest)"
 cargo nextest run --workspace --locked --no-fail-fast
 
