@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract_errors;
 pub mod limits;
 pub mod logs;
+pub mod openapi;
 pub mod proxy;
 pub mod routes;
 pub mod routing;

@@ -48,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/health").route(get().to(health::health)))
         .service(resource("/health/database").route(get().to(health::database)))
         .service(resource("/health/detailed").route(get().to(health::detailed)))
+        // the OpenAPI document, Swagger UI and Scalar (assets embedded)
+        .configure(crate::openapi::configure)
         // accounts
         .service(resource("/v1/auth/register").route(post().to(auth::register)))
         .service(resource("/v1/auth/token").route(post().to(auth::token)))

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use forge_storage::apikey::generate_forge_key;
 use forge_storage::{ForgeKeyChanges, NewForgeKey};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::admin::views::ForgeKeyView;
 use crate::admin::{Deferred, double_option};
@@ -15,6 +16,9 @@ use crate::state::AppState;
 const NOT_FOUND: &str = "API key not found";
 const MAX_NAME_LEN: usize = 200;
 
+#[utoipa::path(get, path = "/v1/api-keys", tag = "API keys", operation_id = "list_api_keys",
+    responses((status = 200, description = "The caller's Forge keys, masked", body = Vec<ForgeKeyView>)),
+    security(("jwt" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -23,8 +27,9 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(keys.iter().map(ForgeKeyView::masked).collect::<Vec<_>>()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
+    /// At most 200 characters; empty means none.
     pub name: Option<String>,
     /// Omitted or null: unrestricted. `[]`: no provider allowed. `[ids]`: only those.
     pub allowed_provider_key_ids: Option<Vec<i64>>,
@@ -41,6 +46,10 @@ fn check_name(name: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(post, path = "/v1/api-keys", tag = "API keys", operation_id = "create_api_key",
+    request_body = CreateBody,
+    responses((status = 200, description = "The new key, in full (shown this once)", body = ForgeKeyView)),
+    security(("jwt" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -70,15 +79,26 @@ pub async fn create(
     Ok(HttpResponse::Ok().json(ForgeKeyView::with_key(&key, generated.full.to_string())))
 }
 
-#[derive(Deserialize)]
+/// Absent fields are left as they are.
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateBody {
+    /// Null or empty clears the name.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
     pub is_active: Option<bool>,
     /// Absent or null: unchanged. `[]`: emptied. `[ids]`: replaced.
     pub allowed_provider_key_ids: Option<Vec<i64>>,
 }
 
+#[utoipa::path(put, path = "/v1/api-keys/{key_id}", tag = "API keys", operation_id = "update_api_key",
+    params(("key_id" = i64, Path, description = "The key's id")),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The updated key, masked", body = ForgeKeyView),
+        (status = 404, description = "No such key of the caller's", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -114,6 +134,13 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(ForgeKeyView::masked(&key)))
 }
 
+#[utoipa::path(delete, path = "/v1/api-keys/{key_id}", tag = "API keys", operation_id = "delete_api_key",
+    params(("key_id" = i64, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The deleted key, masked", body = ForgeKeyView),
+        (status = 404, description = "No such key of the caller's", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn delete(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -130,6 +157,13 @@ pub async fn delete(
     Ok(HttpResponse::Ok().json(ForgeKeyView::masked(&key)))
 }
 
+#[utoipa::path(post, path = "/v1/api-keys/{key_id}/regenerate", tag = "API keys", operation_id = "regenerate_api_key",
+    params(("key_id" = i64, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "The key with its new secret, in full (shown this once)", body = ForgeKeyView),
+        (status = 404, description = "No such key of the caller's", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn regenerate(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

@@ -4,8 +4,8 @@ use std::sync::OnceLock;
 
 use actix_web::{HttpResponse, web};
 use forge_storage::{NewUser, StorageError, password};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::admin::views::UserView;
 use crate::config::Registration;
@@ -16,14 +16,29 @@ use crate::validate;
 pub const MIN_PASSWORD_LEN: usize = 8;
 const MAX_USERNAME_LEN: usize = 64;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterBody {
+    /// 1 to 64 characters, no spaces or control characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(format = Email)]
     pub email: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
     pub password: String,
 }
 
 /// `POST /v1/auth/register`: answers the User with `forge_api_keys: []`.
+#[utoipa::path(post, path = "/v1/auth/register", tag = "Accounts", operation_id = "register",
+    request_body = RegisterBody,
+    responses(
+        (status = 200, description = "The new user (the first one is the admin)", body = UserView),
+        (status = 400, description = "Email or username already registered", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "Registration is closed on this server", body = crate::openapi::errors::AdminError),
+        (status = 422, description = "Invalid username, email or password", body = crate::openapi::errors::AdminError),
+        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+    ),
+    security(()))]
 pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterBody>,
@@ -33,6 +48,16 @@ pub async fn register(
 }
 
 /// `POST /v1/users/`: the deprecated twin, answering `forge_api_keys: null`.
+#[utoipa::path(post, path = "/v1/users", tag = "Accounts", operation_id = "create_user",
+    request_body = RegisterBody,
+    responses(
+        (status = 200, description = "The new user (`forge_api_keys` is null). Deprecated: use `POST /v1/auth/register`", body = UserView),
+        (status = 400, description = "Email or username already registered", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "Registration is closed on this server", body = crate::openapi::errors::AdminError),
+        (status = 422, description = "Invalid username, email or password", body = crate::openapi::errors::AdminError),
+        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+    ),
+    security(()))]
 pub async fn create_user_route(
     state: web::Data<AppState>,
     body: web::Json<RegisterBody>,
@@ -136,10 +161,13 @@ pub fn conflict_detail(field: &str) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// OAuth2's password grant, form-encoded.
+#[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
     pub username: String,
     pub password: String,
+    /// `password` if present.
+    #[schema(pattern = "^password$")]
     pub grant_type: Option<String>,
     #[allow(dead_code)]
     pub scope: Option<String>,
@@ -159,7 +187,25 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// A session token for the admin API.
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    pub access_token: String,
+    /// `bearer`.
+    pub token_type: &'static str,
+}
+
 /// `POST /v1/auth/token` (OAuth2 password form).
+#[utoipa::path(post, path = "/v1/auth/token", tag = "Accounts", operation_id = "token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A JWT for `Authorization: Bearer`", body = TokenView),
+        (status = 401, description = "Incorrect username or password", body = crate::openapi::errors::AdminError,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 422, description = "A missing field or a grant type other than `password`", body = crate::openapi::errors::AdminError),
+        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+    ),
+    security(()))]
 pub async fn token(
     state: web::Data<AppState>,
     form: web::Form<TokenForm>,
@@ -192,5 +238,8 @@ pub async fn token(
         }
     };
     let token = state.jwt.issue(&user)?;
-    Ok(HttpResponse::Ok().json(json!({ "access_token": token, "token_type": "bearer" })))
+    Ok(HttpResponse::Ok().json(TokenView {
+        access_token: token,
+        token_type: "bearer",
+    }))
 }

@@ -21,6 +21,13 @@ use crate::state::AppState;
 const KEY_NOT_FOUND: &str = "API key not found";
 const USER_NOT_FOUND: &str = "User not found";
 
+#[utoipa::path(get, path = "/v1/api-keys/{key_id}/limits", tag = "Limits", operation_id = "get_key_limits",
+    params(("key_id" = i64, Path, description = "The Forge key's id")),
+    responses(
+        (status = 200, description = "The key's limits: stored, forge.toml's default, or none", body = LimitsView),
+        (status = 404, description = "No such key of the caller's", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn get_key(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -36,6 +43,14 @@ pub async fn get_key(
     Ok(HttpResponse::Ok().json(view))
 }
 
+#[utoipa::path(put, path = "/v1/api-keys/{key_id}/limits", tag = "Limits", operation_id = "put_key_limits",
+    params(("key_id" = i64, Path, description = "The Forge key's id")),
+    request_body = LimitsBody,
+    responses(
+        (status = 200, description = "The stored limits", body = LimitsView),
+        (status = 404, description = "No such key of the caller's", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn put_key(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -61,6 +76,13 @@ pub async fn put_key(
 }
 
 /// Back to forge.toml's default for keys; answers what applies now.
+#[utoipa::path(delete, path = "/v1/api-keys/{key_id}/limits", tag = "Limits", operation_id = "delete_key_limits",
+    params(("key_id" = i64, Path, description = "The Forge key's id")),
+    responses(
+        (status = 200, description = "The limits that apply now (forge.toml's default or none)", body = LimitsView),
+        (status = 404, description = "No such key of the caller's", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn delete_key(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -76,6 +98,14 @@ pub async fn delete_key(
     Ok(HttpResponse::Ok().json(default_view(&state, scope)))
 }
 
+#[utoipa::path(get, path = "/v1/admin/users/{user_id}/limits", tag = "Limits", operation_id = "get_user_limits",
+    params(("user_id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's limits: stored, forge.toml's default, or none", body = LimitsView),
+        (status = 404, description = "No such user", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn get_user(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -91,6 +121,15 @@ pub async fn get_user(
     Ok(HttpResponse::Ok().json(view))
 }
 
+#[utoipa::path(put, path = "/v1/admin/users/{user_id}/limits", tag = "Limits", operation_id = "put_user_limits",
+    params(("user_id" = i64, Path, description = "The user's id")),
+    request_body = LimitsBody,
+    responses(
+        (status = 200, description = "The stored limits", body = LimitsView),
+        (status = 404, description = "No such user", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn put_user(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,
@@ -110,6 +149,14 @@ pub async fn put_user(
 }
 
 /// Back to forge.toml's default for users; answers what applies now.
+#[utoipa::path(delete, path = "/v1/admin/users/{user_id}/limits", tag = "Limits", operation_id = "delete_user_limits",
+    params(("user_id" = i64, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The limits that apply now (forge.toml's default or none)", body = LimitsView),
+        (status = 404, description = "No such user", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn delete_user(
     state: web::Data<AppState>,
     AdminUser(admin): AdminUser,

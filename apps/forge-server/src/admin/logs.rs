@@ -7,6 +7,7 @@ use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use forge_storage::{LogCursor, LogFilter, RequestLog, Store};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::admin::Deferred;
 use crate::auth::jwt::CurrentUser;
@@ -16,18 +17,28 @@ use crate::state::AppState;
 /// Logs read per database round trip.
 const PAGE: i64 = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// A date or an RFC 3339 time, inclusive.
     from: Option<String>,
+    /// A date (that whole day included) or an RFC 3339 time.
     to: Option<String>,
+    #[param(value_type = Option<i64>)]
     key_id: Option<String>,
+    /// Another user's logs (admins only).
+    #[param(value_type = Option<i64>)]
     user_id: Option<String>,
+    /// A static forge.toml key's logs (admins only).
     gateway_key: Option<String>,
+    /// `true`: everyone's logs (admins only).
+    #[param(value_type = Option<bool>)]
     all: Option<String>,
 }
 
 /// One exported line.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = LogLine)]
 struct Line<'a> {
     id: &'a str,
     request_id: &'a str,
@@ -70,6 +81,14 @@ impl<'a> From<&'a RequestLog> for Line<'a> {
     }
 }
 
+#[utoipa::path(get, path = "/v1/logs/export", tag = "Logs", operation_id = "export_logs",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "JSON Lines, one `LogLine` object a line, oldest first",
+            content_type = "application/x-ndjson", body = Line),
+        (status = 403, description = "Other users' logs asked for by a non-admin", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn export(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

@@ -10,6 +10,7 @@ use forge_storage::crypto::provider_key_aad;
 use forge_storage::{NewProviderKey, ProviderKey, ProviderKeyChanges, StorageError};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::admin::views::ProviderKeyView;
 use crate::admin::{Deferred, double_option};
@@ -23,40 +24,56 @@ const NOT_FOUND: &str = "Provider key not found";
 
 type Mapping = BTreeMap<String, String>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
+    /// A provider family (`openai`, `anthropic`, `gemini`, ...) or a custom name.
     pub provider_name: String,
+    /// The provider secret; stored encrypted, answered masked.
     pub api_key: String,
+    /// An `http(s)` URL; defaults to the provider's own.
     pub base_url: Option<String>,
     pub model_mapping: Option<Mapping>,
     pub config: Option<Mapping>,
 }
 
-#[derive(Deserialize, Default)]
+/// Absent fields are left as they are; a masked `api_key` echoed back keeps the secret.
+#[derive(Deserialize, Default, ToSchema)]
 pub struct UpdateBody {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub api_key: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub base_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub model_mapping: Option<Option<Mapping>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub config: Option<Option<Mapping>>,
 }
 
-#[derive(Deserialize)]
+/// One item of a batch upsert; `api_key: "DELETE"` deletes the named key.
+#[derive(Deserialize, ToSchema)]
 pub struct UpsertItem {
     pub provider_name: String,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub api_key: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub base_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub model_mapping: Option<Option<Mapping>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub config: Option<Option<Mapping>>,
 }
 
+#[utoipa::path(get, path = "/v1/provider-keys", tag = "Provider keys", operation_id = "list_provider_keys",
+    responses((status = 200, description = "The caller's provider keys, secrets masked", body = Vec<ProviderKeyView>)),
+    security(("jwt" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -66,6 +83,12 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(views))
 }
 
+#[utoipa::path(post, path = "/v1/provider-keys", tag = "Provider keys", operation_id = "create_provider_key",
+    request_body = CreateBody,
+    responses(
+        (status = 200, description = "The stored key, secret masked", body = ProviderKeyView),
+    ),
+    security(("jwt" = [])))]
 pub async fn create(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -76,6 +99,14 @@ pub async fn create(
     Ok(HttpResponse::Ok().json(view(&state, &key)))
 }
 
+#[utoipa::path(put, path = "/v1/provider-keys/{provider_name}", tag = "Provider keys", operation_id = "update_provider_key",
+    params(("provider_name" = String, Path, description = "The provider key's name")),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The updated key, secret masked", body = ProviderKeyView),
+        (status = 404, description = "No provider key of that name", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn update(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -94,6 +125,13 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(view(&state, &key)))
 }
 
+#[utoipa::path(delete, path = "/v1/provider-keys/{provider_name}", tag = "Provider keys", operation_id = "delete_provider_key",
+    params(("provider_name" = String, Path, description = "The provider key's name")),
+    responses(
+        (status = 200, description = "The deleted key, secret masked", body = ProviderKeyView),
+        (status = 404, description = "No provider key of that name", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn delete(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -121,6 +159,13 @@ pub async fn delete(
 
 /// `POST /v1/provider-keys/batch-upsert`: per item, `api_key == "DELETE"` deletes, an existing
 /// name updates, anything else creates. The first failing item aborts with its status.
+#[utoipa::path(post, path = "/v1/provider-keys/batch-upsert", tag = "Provider keys", operation_id = "batch_upsert_provider_keys",
+    request_body = Vec<UpsertItem>,
+    responses(
+        (status = 200, description = "The created and updated keys, secrets masked", body = Vec<ProviderKeyView>),
+        (status = 404, description = "An item names a key that does not exist", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn batch_upsert(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

@@ -7,15 +7,129 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use forge_router::health::{Availability, HealthSnapshot};
 use forge_router::router::CandidateView;
 use forge_router::table::Deployment;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::admin::Deferred;
 use crate::auth::jwt::AdminUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+// The answers below are built with `json!`; these types state their shapes for the spec.
+
+/// The routing table loaded from forge.toml.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct RoutesView {
+    /// The forge.toml path; null without one.
+    source: Option<String>,
+    loaded_at: Option<String>,
+    default_model: Option<String>,
+    /// Alias to route name.
+    aliases: std::collections::BTreeMap<String, String>,
+    routes: Vec<RouteView>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct RouteView {
+    name: String,
+    strategy: String,
+    retries: u32,
+    max_attempts: u32,
+    deadline_ms: Option<u64>,
+    fallbacks: Vec<String>,
+    timeouts: RouteTimeouts,
+    deployments: Vec<RouteTarget>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct RouteTimeouts {
+    connect_ms: Option<u64>,
+    first_token_ms: Option<u64>,
+    idle_ms: Option<u64>,
+    total_ms: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct RouteTarget {
+    id: String,
+    provider: String,
+    model: String,
+    weight: u32,
+    priority: u32,
+}
+
+/// A dry run of the router: who would be tried, in order, and who is excluded.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DecisionView {
+    route: String,
+    candidates: Vec<CandidateInfo>,
+    excluded: Vec<CandidateInfo>,
+    fallbacks: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct CandidateInfo {
+    id: String,
+    provider: Option<String>,
+    model: Option<String>,
+    /// `ready`, `probe`, `cooling` or `probe_in_flight`.
+    availability: String,
+    cooling_for_ms: Option<u64>,
+    weight: u32,
+    priority: u32,
+    in_flight: u32,
+    latency_ms: Option<f64>,
+    sticky: bool,
+}
+
+/// Every deployment with its health.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DeploymentsView {
+    deployments: Vec<DeploymentHealth>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct DeploymentHealth {
+    id: String,
+    provider: String,
+    model: String,
+    /// `ready`, `probe`, `cooling` or `probe_in_flight`.
+    availability: String,
+    cooling_for_ms: Option<u64>,
+    in_flight: u32,
+    ewma_ttft_ms: Option<f64>,
+    successes: u64,
+    failures: u64,
+    recent_failures: u32,
+    trips: u32,
+    rate_limited_for_ms: Option<u64>,
+}
+
+/// A deployment put back in rotation.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct ResetView {
+    id: String,
+    /// `ready`.
+    availability: String,
+}
+
 /// `GET /v1/admin/routes`
+#[utoipa::path(get, path = "/v1/admin/routes", tag = "Routing", operation_id = "list_routes",
+    responses(
+        (status = 200, description = "The routes, aliases and deployments in force", body = RoutesView),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn routes(state: web::Data<AppState>, _admin: AdminUser) -> HttpResponse {
     let snapshot = state.routing.snapshot();
     let table = &snapshot.table;
@@ -62,13 +176,22 @@ pub async fn routes(state: web::Data<AppState>, _admin: AdminUser) -> HttpRespon
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct DecideBody {
+    /// A model or route name; forge.toml's default model if absent.
     model: Option<String>,
     session_id: Option<String>,
 }
 
 /// `POST /v1/admin/routes/decide`: the candidates in the order they would be tried now.
+#[utoipa::path(post, path = "/v1/admin/routes/decide", tag = "Routing", operation_id = "decide_route",
+    request_body = DecideBody,
+    responses(
+        (status = 200, description = "The decision the router would take now", body = DecisionView),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+        (status = 404, description = "No route for the model", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn decide(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -112,6 +235,12 @@ pub async fn decide(
 }
 
 /// `GET /v1/admin/deployments`
+#[utoipa::path(get, path = "/v1/admin/deployments", tag = "Routing", operation_id = "list_deployments",
+    responses(
+        (status = 200, description = "Every deployment with its health", body = DeploymentsView),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn deployments(state: web::Data<AppState>, _admin: AdminUser) -> HttpResponse {
     let snapshot = state.routing.snapshot();
     let now = Instant::now();
@@ -151,6 +280,14 @@ fn deployment_view(d: &Deployment, h: &HealthSnapshot, now: Instant) -> Value {
 }
 
 /// `POST /v1/admin/deployments/{id}/reset`: ends a cooldown now.
+#[utoipa::path(post, path = "/v1/admin/deployments/{id}/reset", tag = "Routing", operation_id = "reset_deployment",
+    params(("id" = String, Path, description = "The deployment id (`provider/model#n`), percent-encoded")),
+    responses(
+        (status = 200, description = "The deployment is back in rotation", body = ResetView),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+        (status = 404, description = "No such deployment", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn reset(
     state: web::Data<AppState>,
     _admin: AdminUser,
@@ -168,6 +305,14 @@ pub async fn reset(
 }
 
 /// `DELETE /v1/admin/sessions/{id}`: the session's next request is routed afresh.
+#[utoipa::path(delete, path = "/v1/admin/sessions/{id}", tag = "Routing", operation_id = "drop_session",
+    params(("id" = String, Path, description = "The session id, percent-encoded")),
+    responses(
+        (status = 204, description = "The session's sticky deployment is forgotten"),
+        (status = 403, description = "Admin privileges required", body = crate::openapi::errors::AdminError),
+        (status = 404, description = "No such session", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn drop_session(
     state: web::Data<AppState>,
     _admin: AdminUser,

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use forge_core::mask;
 use forge_storage::{StorageError, UserChanges};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::admin::Deferred;
 use crate::admin::auth::{
@@ -14,6 +15,9 @@ use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/v1/users/me", tag = "Accounts", operation_id = "me",
+    responses((status = 200, description = "The caller, with its Forge keys masked", body = MaskedUserView)),
+    security(("jwt" = [])))]
 pub async fn me(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -29,7 +33,8 @@ pub async fn me(
     }))
 }
 
-#[derive(Deserialize)]
+/// Absent, null or empty fields are left as they are.
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateMe {
     pub email: Option<String>,
     pub username: Option<String>,
@@ -37,6 +42,12 @@ pub struct UpdateMe {
 }
 
 /// Partial update: only present, non-empty fields change (as Forge v1 does).
+#[utoipa::path(put, path = "/v1/users/me", tag = "Accounts", operation_id = "update_me",
+    request_body = UpdateMe,
+    responses(
+        (status = 200, description = "The updated user (`forge_api_keys` is null)", body = UserView),
+    ),
+    security(("jwt" = [])))]
 pub async fn update_me(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

@@ -1,5 +1,6 @@
 //! The JSON shapes of the admin API (spec section 3), built from storage rows. Secrets never
-//! leave here unmasked except the one-time full Forge key on create and regenerate.
+//! leave here unmasked except the one-time full Forge key on create and regenerate. Timestamps
+//! are UTC without an offset (`2026-01-02T03:04:05.123456`), as Forge v1 sends them.
 
 use std::collections::BTreeMap;
 
@@ -7,14 +8,17 @@ use chrono::NaiveDateTime;
 use forge_core::mask;
 use forge_storage::{ForgeKey, ProviderKey, User};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserView {
     pub email: String,
     pub username: String,
     pub id: i64,
     pub is_active: bool,
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.123456")]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.123456")]
     pub updated_at: NaiveDateTime,
     pub forge_api_keys: Option<Vec<String>>,
 }
@@ -33,20 +37,23 @@ impl UserView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MaskedUserView {
     #[serde(flatten)]
     pub user: UserView,
     pub is_admin: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ForgeKeyView {
     pub name: Option<String>,
     pub id: i64,
+    /// The full key on create and regenerate only; otherwise masked (`forge-****abcd`).
     pub key: String,
     pub is_active: bool,
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.123456")]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
     pub last_used_at: Option<NaiveDateTime>,
     /// Always a list: an unrestricted key reports `[]`, as Forge v1 does.
     pub allowed_provider_key_ids: Vec<i64>,
@@ -72,16 +79,20 @@ impl ForgeKeyView {
 /// Placeholder kept for shape compatibility: Forge v1 leaked its ciphertext in this field.
 const ENCRYPTED_PLACEHOLDER: &str = "********";
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProviderKeyView {
     pub id: i64,
     pub provider_name: String,
     pub user_id: i64,
     pub base_url: Option<String>,
     pub model_mapping: Option<BTreeMap<String, String>>,
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.123456")]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.123456")]
     pub updated_at: NaiveDateTime,
+    /// Always `********`.
     pub encrypted_api_key: &'static str,
+    /// The provider secret, masked; null if it cannot be decrypted.
     pub api_key: Option<String>,
     pub config: Option<BTreeMap<String, String>>,
 }

@@ -7,12 +7,14 @@ use forge_storage::{BudgetLimit, BudgetPeriod, LimitValues};
 use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::ApiError;
 use crate::limits::rules::LimitRules;
 
 /// A PUT body: the scope's limits as a whole; a field left out is unlimited.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsBody {
     pub rpm: Option<i64>,
@@ -21,25 +23,41 @@ pub struct LimitsBody {
     #[serde(default)]
     pub budgets: Vec<BudgetBody>,
     // Fields of the answer, accepted so a GET can be edited and sent back as it is.
+    /// Ignored (a field of the answer).
     #[serde(default, rename = "scope")]
+    #[schema(value_type = Option<String>)]
     _scope: Option<IgnoredAny>,
+    /// Ignored (a field of the answer).
     #[serde(default, rename = "source")]
+    #[schema(value_type = Option<String>)]
     _source: Option<IgnoredAny>,
+    /// Ignored (a field of the answer).
     #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>)]
     _updated_at: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetBody {
+    #[schema(schema_with = period_schema)]
     pub period: BudgetPeriod,
+    /// Currency units as decimal text (`"5.00"`); a JSON number is read too.
     #[serde(default, deserialize_with = "cost")]
+    #[schema(value_type = Option<String>, example = "5.00")]
     pub max_cost: Option<i64>,
     pub max_tokens: Option<i64>,
 }
 
+/// The calendar span (UTC) a budget counts over.
+fn period_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["day", "month", "total"]))
+}
+
 /// Whose settings an answer shows: stored for this scope, forge.toml's default, or nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Key,
@@ -49,20 +67,25 @@ pub enum Source {
 }
 
 /// Every answer: the scope's limits, costs in currency units.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LimitsView {
+    /// `key:{id}` or `user:{id}`.
     pub scope: String,
     pub source: Source,
     pub rpm: Option<u64>,
     pub tpm: Option<u64>,
     pub concurrency: Option<u64>,
     pub budgets: Vec<BudgetView>,
+    /// When stored settings were last set (UTC, no offset); null otherwise.
+    #[schema(value_type = Option<String>)]
     pub updated_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BudgetView {
+    #[schema(schema_with = period_schema)]
     pub period: &'static str,
+    /// Currency units as decimal text.
     pub max_cost: Option<String>,
     pub max_tokens: Option<i64>,
 }

@@ -5,6 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use forge_storage::{UsageFilter, UsageGroup, UsageTotals};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::params::{date, day_end_ms, day_start_ms, present};
 use super::{forge_caller, money};
@@ -13,15 +14,19 @@ use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     provider: Option<String>,
     model: Option<String>,
+    /// A date (`2026-01-31`) or an RFC 3339 time, inclusive.
     start_date: Option<String>,
+    /// A date (that whole day included) or an RFC 3339 time.
     end_date: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Totals per provider and model.
+#[derive(Serialize, ToSchema)]
 struct StatsRow {
     provider_name: String,
     /// The model the upstream was asked for (after mapping), as upstream logged it.
@@ -68,6 +73,16 @@ fn filter(q: StatsQuery) -> Result<UsageFilter, ApiError> {
 }
 
 /// The caller's user's records (all of its keys), or a static key's own records.
+#[utoipa::path(get, path = "/v1/stats", tag = "Usage", operation_id = "user_stats",
+    params(StatsQuery),
+    responses(
+        (status = 200, description = "Totals per provider and model of the caller's keys", body = Vec<StatsRow>),
+        (status = 401, description = "A missing or unknown Forge API key", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "The key is inactive", body = crate::openapi::errors::AdminError),
+        (status = 422, description = "A malformed query", body = crate::openapi::errors::AdminError),
+        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
 pub async fn user_stats(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -101,6 +116,13 @@ pub async fn user_stats(
 }
 
 /// Every caller's records. Upstream always answers this 403; here admins get the totals.
+#[utoipa::path(get, path = "/v1/stats/admin", tag = "Usage", operation_id = "admin_stats",
+    params(StatsQuery),
+    responses(
+        (status = 200, description = "Totals per provider and model over every caller", body = Vec<StatsRow>),
+        (status = 403, description = "Not an admin", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn admin_stats(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use forge_core::usage_record::UsageRecord;
 use forge_storage::{ForgeKey, UsageFilter};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::keys::{KeyLabels, matching};
 use super::params::{instant, int, non_empty};
@@ -19,18 +20,26 @@ const WINDOW: Duration = Duration::days(7);
 /// Upstream has no ceiling; one keeps a single request from reading a week of traffic at once.
 const MAX_PAGE_SIZE: i64 = 1000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RealtimeQuery {
+    /// From 0 (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
     page_index: Option<String>,
+    /// 1 to 1000 (default 10).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     page_size: Option<String>,
     forge_key: Option<String>,
     provider_name: Option<String>,
     model_name: Option<String>,
+    /// A date or an RFC 3339 time.
     started_at: Option<String>,
+    /// A date or an RFC 3339 time.
     ended_at: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of usage records, newest first.
+#[derive(Serialize, ToSchema)]
 struct Page {
     total: i64,
     items: Vec<Item>,
@@ -38,7 +47,8 @@ struct Page {
     page_index: i64,
 }
 
-#[derive(Serialize)]
+/// One upstream attempt.
+#[derive(Serialize, ToSchema)]
 struct Item {
     timestamp: String,
     forge_key: String,
@@ -79,6 +89,16 @@ impl Item {
     }
 }
 
+#[utoipa::path(get, path = "/v1/statistic/usage/realtime", tag = "Usage", operation_id = "usage_realtime",
+    params(RealtimeQuery),
+    responses(
+        (status = 200, description = "The caller's usage records, a page at a time", body = Page),
+        (status = 401, description = "A missing or unknown Forge API key", body = crate::openapi::errors::AdminError),
+        (status = 403, description = "The key is inactive", body = crate::openapi::errors::AdminError),
+        (status = 422, description = "A malformed query", body = crate::openapi::errors::AdminError),
+        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
 pub async fn realtime(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use forge_storage::{UsageFilter, UsageGroup, UsageTotals};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::keys::KeyLabels;
 use super::params::Span;
@@ -17,12 +18,15 @@ use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SpanQuery {
+    /// `day`, `week` or `month` (summary); also `year` and `all` (per key).
     span: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One Forge key's totals.
+#[derive(Serialize, ToSchema)]
 struct Breakdown {
     forge_key: String,
     tokens: i64,
@@ -59,7 +63,8 @@ fn by_cost(a: &Breakdown, b: &Breakdown) -> Ordering {
         .then_with(|| a.forge_key.cmp(&b.forge_key))
 }
 
-#[derive(Serialize)]
+/// One hour or day, with a breakdown per key.
+#[derive(Serialize, ToSchema)]
 struct TimePoint {
     time_point: String,
     breakdown: Vec<Breakdown>,
@@ -91,6 +96,10 @@ impl TimePoint {
 
 /// Per hour over the last day, per day over the last week or 30 days; oldest first, only
 /// buckets with usage (as upstream).
+#[utoipa::path(get, path = "/v1/statistic/usage/summary", tag = "Usage", operation_id = "usage_summary",
+    params(SpanQuery),
+    responses((status = 200, description = "The caller's usage per hour (day) or per day (week, month)", body = Vec<TimePoint>)),
+    security(("jwt" = [])))]
 pub async fn summary(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,
@@ -135,6 +144,10 @@ pub async fn summary(
 }
 
 /// One breakdown per Forge key over the span (`all`: all time), cost descending.
+#[utoipa::path(get, path = "/v1/statistic/forge-keys/usage", tag = "Usage", operation_id = "forge_keys_usage",
+    params(SpanQuery),
+    responses((status = 200, description = "The caller's usage per Forge key, cost descending", body = Vec<Breakdown>)),
+    security(("jwt" = [])))]
 pub async fn forge_keys(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

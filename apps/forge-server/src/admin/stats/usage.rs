@@ -11,6 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use forge_storage::{UsageFilter, UsageGroup, UsageTotals};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::keys::KeyLabels;
 use super::money;
@@ -20,14 +21,21 @@ use crate::auth::jwt::CurrentUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageQuery {
+    /// Comma-separated keys to group rows by (`provider`, `model`, `key`, `user`, `day`, ...).
     group_by: Option<String>,
+    /// A date or an RFC 3339 time, inclusive.
     from: Option<String>,
+    /// A date (that whole day included) or an RFC 3339 time, exclusive.
     to: Option<String>,
     provider: Option<String>,
     model: Option<String>,
+    /// Another user's id (admins only).
+    #[param(value_type = Option<i64>)]
     user_id: Option<String>,
+    #[param(value_type = Option<i64>)]
     key_id: Option<String>,
 }
 
@@ -110,7 +118,7 @@ fn storage_groups(keys: &[GroupKey]) -> Vec<UsageGroup> {
 }
 
 /// Sums over a row or over everything.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Sums {
     requests: i64,
     input_tokens: i64,
@@ -161,7 +169,8 @@ fn add(a: &mut UsageTotals, b: &UsageTotals) {
     a.errors += b.errors;
 }
 
-#[derive(Serialize)]
+/// The group's keys (as `group_by` names them) and its sums.
+#[derive(Serialize, ToSchema)]
 struct Row {
     #[serde(flatten)]
     keys: Map<String, Value>,
@@ -169,7 +178,7 @@ struct Row {
     sums: Sums,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Report {
     from: Option<String>,
     to: Option<String>,
@@ -197,6 +206,13 @@ fn id_param(value: Option<String>, field: &str) -> Result<Option<i64>, ApiError>
 }
 
 /// `from` is inclusive and `to` exclusive; a bare date as `to` includes that whole day.
+#[utoipa::path(get, path = "/v1/usage", tag = "Usage", operation_id = "usage",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "Totals and grouped rows; unpriced requests kept apart", body = Report),
+        (status = 403, description = "Another user's usage asked for by a non-admin", body = crate::openapi::errors::AdminError),
+    ),
+    security(("jwt" = [])))]
 pub async fn usage(
     state: web::Data<AppState>,
     CurrentUser(user): CurrentUser,

@@ -1,0 +1,303 @@
+//! The proxy routes in the spec. Their handlers are generic over the client dialect
+//! (`proxy::client::handle::<D>`), so the operations are declared here, on bodiless functions
+//! that exist only to carry `#[utoipa::path]`. The bodies are the providers' own large
+//! schemas: each is stated as an open JSON object with the fields Forge itself reads (model,
+//! messages, stream, ...) and `additionalProperties` for the rest, which Forge passes on.
+
+#![allow(dead_code)]
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::errors::{AnthropicErrorBody, GeminiErrorBody, OpenAiErrorBody};
+
+/// An OpenAI Chat Completions request.
+#[derive(Serialize, ToSchema)]
+pub struct ChatCompletionRequest {
+    /// A model or route name of forge.toml, or `provider/model`.
+    pub model: String,
+    pub messages: Vec<Map<String, Value>>,
+    /// Server-sent events (`text/event-stream`) when true.
+    pub stream: Option<bool>,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub tools: Option<Vec<Map<String, Value>>>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// An OpenAI legacy Completions request.
+#[derive(Serialize, ToSchema)]
+pub struct CompletionRequest {
+    pub model: String,
+    #[schema(value_type = Object)]
+    pub prompt: Value,
+    pub stream: Option<bool>,
+    pub max_tokens: Option<u64>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// An OpenAI Embeddings request.
+#[derive(Serialize, ToSchema)]
+pub struct EmbeddingRequest {
+    pub model: String,
+    /// A string, a list of strings or of token lists.
+    #[schema(value_type = Object)]
+    pub input: Value,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// An OpenAI Responses API request.
+#[derive(Serialize, ToSchema)]
+pub struct ResponsesRequest {
+    pub model: String,
+    /// A string or a list of input items.
+    #[schema(value_type = Object)]
+    pub input: Value,
+    pub instructions: Option<String>,
+    pub previous_response_id: Option<String>,
+    pub stream: Option<bool>,
+    pub store: Option<bool>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// An Anthropic Messages request (also the body of `count_tokens`, without `max_tokens`).
+#[derive(Serialize, ToSchema)]
+pub struct MessagesRequest {
+    pub model: String,
+    pub messages: Vec<Map<String, Value>>,
+    pub max_tokens: Option<u64>,
+    #[schema(value_type = Option<Object>)]
+    pub system: Value,
+    pub stream: Option<bool>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// A Gemini `generateContent` / `countTokens` request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateContentRequest {
+    pub contents: Vec<Map<String, Value>>,
+    pub system_instruction: Option<Map<String, Value>>,
+    pub generation_config: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// A provider's answer, passed through or translated into the route's dialect.
+#[derive(Serialize, ToSchema)]
+pub struct ProviderResponse {
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
+}
+
+/// Anthropic's `count_tokens` answer (an estimate: no upstream is called).
+#[derive(Serialize, ToSchema)]
+pub struct TokenCount {
+    pub input_tokens: u64,
+}
+
+/// Gemini's `countTokens` answer (an estimate).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GeminiTokenCount {
+    pub total_tokens: u64,
+}
+
+/// `GET /v1/models`: the models the caller's keys reach.
+#[derive(Serialize, ToSchema)]
+pub struct ModelList {
+    /// Always `list`.
+    pub object: String,
+    pub data: Vec<Model>,
+}
+
+/// One model, as `provider/model`.
+#[derive(Serialize, ToSchema)]
+pub struct Model {
+    pub id: String,
+    /// Always `model`.
+    pub object: String,
+    pub created: i64,
+    pub owned_by: String,
+    pub display_name: String,
+}
+
+/// `GET /v1beta/models` in Google's shape.
+#[derive(Serialize, ToSchema)]
+pub struct GeminiModelList {
+    pub models: Vec<GeminiModel>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GeminiModel {
+    /// `models/{provider/model}`.
+    pub name: String,
+    pub display_name: String,
+    pub supported_generation_methods: Vec<String>,
+}
+
+const STREAM: &str = "A JSON answer, or with `stream: true` server-sent events \
+                      (`text/event-stream`) in the same dialect";
+
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "OpenAI", operation_id = "chat_completions",
+    request_body = ChatCompletionRequest,
+    responses(
+        (status = 200, description = STREAM, content(
+            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn chat_completions() {}
+
+#[utoipa::path(post, path = "/v1/completions", tag = "OpenAI", operation_id = "completions",
+    request_body = CompletionRequest,
+    responses(
+        (status = 200, description = STREAM, content(
+            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn completions() {}
+
+#[utoipa::path(post, path = "/v1/embeddings", tag = "OpenAI", operation_id = "embeddings",
+    request_body = EmbeddingRequest,
+    responses(
+        (status = 200, description = "Embeddings in OpenAI's shape", body = ProviderResponse),
+        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn embeddings() {}
+
+#[utoipa::path(post, path = "/v1/responses", tag = "OpenAI", operation_id = "responses",
+    request_body = ResponsesRequest,
+    responses(
+        (status = 200, description = STREAM, content(
+            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn responses() {}
+
+#[utoipa::path(get, path = "/v1/models", tag = "OpenAI", operation_id = "list_models",
+    responses(
+        (status = 200, description = "The models the caller's keys reach", body = ModelList),
+        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn list_models() {}
+
+#[utoipa::path(get, path = "/v1/models/{model}", tag = "OpenAI", operation_id = "retrieve_model",
+    params(("model" = String, Path, description = "`provider/model`; `/` may be sent as `%2F`")),
+    responses(
+        (status = 200, description = "The model", body = Model),
+        (status = "4XX", description = "Unknown model or rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn retrieve_model() {}
+
+#[utoipa::path(post, path = "/v1/messages", tag = "Anthropic", operation_id = "messages",
+    request_body = MessagesRequest,
+    params(("anthropic-version" = Option<String>, Header, description = "Passed on to Anthropic upstreams"),
+           ("anthropic-beta" = Option<String>, Header, description = "Passed on to Anthropic upstreams")),
+    responses(
+        (status = 200, description = STREAM, content(
+            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+        (status = "4XX", description = "Rejected (Anthropic's error shape)", body = AnthropicErrorBody),
+        (status = "5XX", description = "The upstream failed or timed out", body = AnthropicErrorBody),
+    ),
+    security(("x_api_key" = []), ("forge_key" = [])))]
+pub fn messages() {}
+
+#[utoipa::path(post, path = "/v1/messages/count_tokens", tag = "Anthropic", operation_id = "count_tokens",
+    request_body = MessagesRequest,
+    responses(
+        (status = 200, description = "An estimate of the input tokens (no upstream call)", body = TokenCount),
+        (status = "4XX", description = "Rejected (Anthropic's error shape)", body = AnthropicErrorBody),
+    ),
+    security(("x_api_key" = []), ("forge_key" = [])))]
+pub fn count_tokens() {}
+
+#[utoipa::path(get, path = "/v1beta/models", tag = "Gemini", operation_id = "gemini_list_models",
+    responses(
+        (status = 200, description = "The models the caller's keys reach", body = GeminiModelList),
+        (status = "4XX", description = "Rejected (Google's error shape)", body = GeminiErrorBody),
+    ),
+    security(("x_goog_api_key" = []), ("key_query" = []), ("forge_key" = [])))]
+pub fn gemini_list_models() {}
+
+#[utoipa::path(get, path = "/v1beta/models/{model}", tag = "Gemini", operation_id = "gemini_get_model",
+    params(("model" = String, Path, description = "`provider/model`, optionally after `models/`")),
+    responses(
+        (status = 200, description = "The model", body = GeminiModel),
+        (status = "4XX", description = "Unknown model or rejected (Google's error shape)", body = GeminiErrorBody),
+    ),
+    security(("x_goog_api_key" = []), ("key_query" = []), ("forge_key" = [])))]
+pub fn gemini_get_model() {}
+
+/// Declares `generateContent`, `streamGenerateContent` and `countTokens` under one prefix
+/// (`/v1beta/models` and Forge's `/v1/models` twin): one actix route, `{model}:{action}`.
+macro_rules! gemini_actions {
+    ($prefix:literal, $generate:ident, $stream:ident, $count:ident) => {
+        #[utoipa::path(post, path = concat!($prefix, "/{model}:generateContent"), tag = "Gemini",
+            operation_id = stringify!($generate),
+            params(("model" = String, Path, description = "`provider/model`; `/` may be sent as `%2F`")),
+            request_body = GenerateContentRequest,
+            responses(
+                (status = 200, description = "A GenerateContentResponse", body = ProviderResponse),
+                (status = "4XX", description = "Rejected (Google's error shape)", body = GeminiErrorBody),
+                (status = "5XX", description = "The upstream failed or timed out", body = GeminiErrorBody),
+            ),
+            security(("x_goog_api_key" = []), ("key_query" = []), ("forge_key" = [])))]
+        pub fn $generate() {}
+
+        #[utoipa::path(post, path = concat!($prefix, "/{model}:streamGenerateContent"), tag = "Gemini",
+            operation_id = stringify!($stream),
+            params(("model" = String, Path, description = "`provider/model`; `/` may be sent as `%2F`"),
+                   ("alt" = Option<String>, Query, description = "`sse` for server-sent events")),
+            request_body = GenerateContentRequest,
+            responses(
+                (status = 200, description = "GenerateContentResponse chunks: server-sent events \
+                    with `alt=sse`, else a JSON array", content(
+                    (String = "text/event-stream"), (Vec<ProviderResponse> = "application/json"))),
+                (status = "4XX", description = "Rejected (Google's error shape)", body = GeminiErrorBody),
+                (status = "5XX", description = "The upstream failed or timed out", body = GeminiErrorBody),
+            ),
+            security(("x_goog_api_key" = []), ("key_query" = []), ("forge_key" = [])))]
+        pub fn $stream() {}
+
+        #[utoipa::path(post, path = concat!($prefix, "/{model}:countTokens"), tag = "Gemini",
+            operation_id = stringify!($count),
+            params(("model" = String, Path, description = "`provider/model`; `/` may be sent as `%2F`")),
+            request_body = GenerateContentRequest,
+            responses(
+                (status = 200, description = "An estimate of the input tokens (no upstream call)", body = GeminiTokenCount),
+                (status = "4XX", description = "Rejected (Google's error shape)", body = GeminiErrorBody),
+            ),
+            security(("x_goog_api_key" = []), ("key_query" = []), ("forge_key" = [])))]
+        pub fn $count() {}
+    };
+}
+
+gemini_actions!(
+    "/v1beta/models",
+    gemini_generate_content,
+    gemini_stream_generate_content,
+    gemini_count_tokens
+);
+gemini_actions!(
+    "/v1/models",
+    v1_generate_content,
+    v1_stream_generate_content,
+    v1_count_tokens
+);
