@@ -33,11 +33,20 @@ pub enum AdminErrorDetail {
 pub struct ValidationError {
     /// What failed, e.g. `value_error`, `json_invalid`, `int_parsing`.
     pub r#type: String,
-    /// Where: `["body", "name"]`, `["query", "from"]`, `["path"]`.
-    pub loc: Vec<String>,
+    /// Where: `["body", "name"]`, `["query", "from"]`, `["body", "budgets", 0, "period"]`.
+    pub loc: Vec<LocItem>,
     pub msg: String,
-    #[schema(value_type = Option<Object>)]
+    /// The offending input (Forge sends null).
     pub input: Value,
+}
+
+/// A field name or a list index.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LocItem {
+    Name(String),
+    Index(u64),
 }
 
 /// OpenAI's error body, on the OpenAI-dialect routes; `detail` repeats the message for Forge v1

@@ -91,7 +91,7 @@ use crate::admin;
         admin::routing::reset,
         admin::routing::drop_session,
     ),
-    components(schemas(errors::AdminError)),
+    components(schemas(errors::AdminError, errors::ValidationError)),
     modifiers(&Schemes, &AdminErrors),
     tags(
         (name = "OpenAI", description = "The OpenAI-compatible proxy (Forge API key)"),
