@@ -4,9 +4,10 @@ documented: no 5xx, a documented status, content type, headers and body schema.
 
 Credentials go by the spec's own security schemes: the admin API gets the session token of the
 server's first (admin) user; the proxy and the Forge-key statistics routes get a Forge key of a
-second user whose `openai` provider key points at the fake upstream, so the proxy routes reach
-an upstream (the `{model}` path parameter is that user's `openai/gpt-4o-mini`; bodies are
-generated, so most are refused before the upstream). `PUT /v1/users/me` gets a throwaway user's
+second user whose `openai` and `anthropic` provider keys point at the fake upstreams, so the
+proxy routes reach an upstream: the spec's request examples name those fakes' models, and the
+`{model}` path parameter is `openai/gpt-4o-mini` (generated bodies are mostly refused before
+any upstream is called). `PUT /v1/users/me` gets a throwaway user's
 token, since a generated password change ends that user's sessions. The run is bounded:
 `MAX_EXAMPLES` cases per operation and phase, one worker, a fixed seed.
 """
@@ -69,7 +70,7 @@ def st_binary() -> Path:
     return path
 
 
-def test_every_operation_answers_as_documented(server, fake_upstream, tmp_path):
+def test_every_operation_answers_as_documented(server, fake_upstream, fake_anthropic, tmp_path):
     spec = requests.get(server.url + "/openapi.json", timeout=30).json()
     assert spec["openapi"].startswith("3.1")
     operations = sum(len(item) for item in spec["paths"].values())
@@ -85,6 +86,12 @@ def test_every_operation_answers_as_documented(server, fake_upstream, tmp_path):
         "provider_name": "openai",
         "api_key": fake_upstream.api_key,
         "base_url": fake_upstream.base_url,
+    })
+    assert res.status_code == 200, res.text
+    res = requests.post(server.api + "/provider-keys", headers=auth, timeout=30, json={
+        "provider_name": "anthropic",
+        "api_key": fake_anthropic.api_key,
+        "base_url": fake_anthropic.base_url,
     })
     assert res.status_code == 200, res.text
     res = requests.post(server.api + "/api-keys", headers=auth, json={"name": "st"}, timeout=30)

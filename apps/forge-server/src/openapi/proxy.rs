@@ -7,13 +7,14 @@
 #![allow(dead_code)]
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use super::errors::{AnthropicErrorBody, GeminiErrorBody, OpenAiErrorBody};
 
 /// An OpenAI Chat Completions request.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}))]
 pub struct ChatCompletionRequest {
     /// A model or route name of forge.toml, or `provider/model`.
     pub model: String,
@@ -29,6 +30,7 @@ pub struct ChatCompletionRequest {
 
 /// An OpenAI legacy Completions request.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/gpt-4o-mini", "prompt": "Hello"}))]
 pub struct CompletionRequest {
     pub model: String,
     #[schema(value_type = Object)]
@@ -41,6 +43,7 @@ pub struct CompletionRequest {
 
 /// An OpenAI Embeddings request.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/text-embedding-3-small", "input": "Hello"}))]
 pub struct EmbeddingRequest {
     pub model: String,
     /// A string, a list of strings or of token lists.
@@ -52,6 +55,7 @@ pub struct EmbeddingRequest {
 
 /// An OpenAI Responses API request.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/gpt-4o-mini", "input": "Hello"}))]
 pub struct ResponsesRequest {
     pub model: String,
     /// A string or a list of input items.
@@ -67,6 +71,7 @@ pub struct ResponsesRequest {
 
 /// An Anthropic Messages request (also the body of `count_tokens`, without `max_tokens`).
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "anthropic/claude-sonnet-4-5", "max_tokens": 256, "messages": [{"role": "user", "content": "Hello"}]}))]
 pub struct MessagesRequest {
     pub model: String,
     pub messages: Vec<Map<String, Value>>,
@@ -81,6 +86,7 @@ pub struct MessagesRequest {
 /// A Gemini `generateContent` / `countTokens` request.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"contents": [{"role": "user", "parts": [{"text": "Hello"}]}]}))]
 pub struct GenerateContentRequest {
     pub contents: Vec<Map<String, Value>>,
     pub system_instruction: Option<Map<String, Value>>,
@@ -94,6 +100,17 @@ pub struct GenerateContentRequest {
 pub struct ProviderResponse {
     #[serde(flatten)]
     pub fields: Map<String, Value>,
+}
+
+/// One server-sent event of a streamed answer (the schema of each event of a
+/// `text/event-stream` body): `data` is one JSON chunk of the dialect's stream (OpenAI's ends
+/// with `[DONE]`), `event` names it in the Anthropic and Responses streams.
+#[derive(Serialize, ToSchema)]
+pub struct SseEvent {
+    pub data: String,
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub retry: Option<u64>,
 }
 
 /// Anthropic's `count_tokens` answer (an estimate: no upstream is called).
@@ -150,7 +167,7 @@ const STREAM: &str = "A JSON answer, or with `stream: true` server-sent events \
     request_body = ChatCompletionRequest,
     responses(
         (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
         (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
         (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
     ),
@@ -161,7 +178,7 @@ pub fn chat_completions() {}
     request_body = CompletionRequest,
     responses(
         (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
         (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
         (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
     ),
@@ -182,7 +199,7 @@ pub fn embeddings() {}
     request_body = ResponsesRequest,
     responses(
         (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
         (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
         (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
     ),
@@ -212,7 +229,7 @@ pub fn retrieve_model() {}
            ("anthropic-beta" = Option<String>, Header, description = "Passed on to Anthropic upstreams")),
     responses(
         (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (String = "text/event-stream"))),
+            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
         (status = "4XX", description = "Rejected (Anthropic's error shape)", body = AnthropicErrorBody),
         (status = "5XX", description = "The upstream failed or timed out", body = AnthropicErrorBody),
     ),
@@ -269,7 +286,7 @@ macro_rules! gemini_actions {
             responses(
                 (status = 200, description = "GenerateContentResponse chunks: server-sent events \
                     with `alt=sse`, else a JSON array", content(
-                    (String = "text/event-stream"), (Vec<ProviderResponse> = "application/json"))),
+                    (SseEvent = "text/event-stream"), (Vec<ProviderResponse> = "application/json"))),
                 (status = "4XX", description = "Rejected (Google's error shape)", body = GeminiErrorBody),
                 (status = "5XX", description = "The upstream failed or timed out", body = GeminiErrorBody),
             ),
