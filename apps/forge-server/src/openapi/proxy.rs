@@ -33,7 +33,6 @@ pub struct ChatCompletionRequest {
 #[schema(example = json!({"model": "openai/gpt-4o-mini", "prompt": "Hello"}))]
 pub struct CompletionRequest {
     pub model: String,
-    #[schema(value_type = Object)]
     pub prompt: Value,
     pub stream: Option<bool>,
     pub max_tokens: Option<u64>,
@@ -47,7 +46,6 @@ pub struct CompletionRequest {
 pub struct EmbeddingRequest {
     pub model: String,
     /// A string, a list of strings or of token lists.
-    #[schema(value_type = Object)]
     pub input: Value,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
@@ -59,7 +57,6 @@ pub struct EmbeddingRequest {
 pub struct ResponsesRequest {
     pub model: String,
     /// A string or a list of input items.
-    #[schema(value_type = Object)]
     pub input: Value,
     pub instructions: Option<String>,
     pub previous_response_id: Option<String>,
@@ -76,8 +73,8 @@ pub struct MessagesRequest {
     pub model: String,
     pub messages: Vec<Map<String, Value>>,
     pub max_tokens: Option<u64>,
-    #[schema(value_type = Option<Object>)]
-    pub system: Value,
+    /// A string or a list of text blocks.
+    pub system: Option<Value>,
     pub stream: Option<bool>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
