@@ -28,15 +28,33 @@ pub struct RegisterBody {
     pub password: String,
 }
 
+/// How registration fails, on both registration routes.
+pub struct RegistrationErrors;
+
+impl utoipa::IntoResponses for RegistrationErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        use crate::openapi::security::admin_error;
+        [
+            ("400", "Email or username already registered"),
+            ("403", "Registration is closed on this server"),
+            ("422", "Invalid username, email or password"),
+            ("503", "The database is unreachable"),
+        ]
+        .into_iter()
+        .map(|(status, what)| (status.to_owned(), admin_error(what).into()))
+        .collect()
+    }
+}
+
 /// `POST /v1/auth/register`: answers the User with `forge_api_keys: []`.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "Accounts", operation_id = "register",
     request_body = RegisterBody,
     responses(
         (status = 200, description = "The new user (the first one is the admin)", body = UserView),
-        (status = 400, description = "Email or username already registered", body = crate::openapi::errors::AdminError),
-        (status = 403, description = "Registration is closed on this server", body = crate::openapi::errors::AdminError),
-        (status = 422, description = "Invalid username, email or password", body = crate::openapi::errors::AdminError),
-        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+        RegistrationErrors,
     ),
     security(()))]
 pub async fn register(
@@ -52,10 +70,7 @@ pub async fn register(
     request_body = RegisterBody,
     responses(
         (status = 200, description = "The new user (`forge_api_keys` is null). Deprecated: use `POST /v1/auth/register`", body = UserView),
-        (status = 400, description = "Email or username already registered", body = crate::openapi::errors::AdminError),
-        (status = 403, description = "Registration is closed on this server", body = crate::openapi::errors::AdminError),
-        (status = 422, description = "Invalid username, email or password", body = crate::openapi::errors::AdminError),
-        (status = 503, description = "The database is unreachable", body = crate::openapi::errors::AdminError),
+        RegistrationErrors,
     ),
     security(()))]
 pub async fn create_user_route(

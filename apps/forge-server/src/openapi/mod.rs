@@ -9,7 +9,7 @@
 pub mod errors;
 mod operations;
 mod proxy;
-mod security;
+pub mod security;
 pub mod ui;
 
 use std::sync::OnceLock;

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::errors::{AnthropicErrorBody, GeminiErrorBody, OpenAiErrorBody};
@@ -160,27 +160,29 @@ pub struct GeminiModel {
 const STREAM: &str = "A JSON answer, or with `stream: true` server-sent events \
                       (`text/event-stream`) in the same dialect";
 
-#[utoipa::path(post, path = "/v1/chat/completions", tag = "OpenAI", operation_id = "chat_completions",
-    request_body = ChatCompletionRequest,
-    responses(
-        (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
-        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
-        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
-    ),
-    security(("forge_key" = []), ("x_api_key" = [])))]
-pub fn chat_completions() {}
+/// Declares an OpenAI generation route: a JSON answer or a stream, errors in OpenAI's shape.
+macro_rules! openai_generation {
+    ($path:literal, $name:ident, $body:ty) => {
+        #[utoipa::path(post, path = $path, tag = "OpenAI", operation_id = stringify!($name),
+            request_body = $body,
+            responses(
+                (status = 200, description = STREAM, content(
+                    (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
+                (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+                (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+            ),
+            security(("forge_key" = []), ("x_api_key" = [])))]
+        pub fn $name() {}
+    };
+}
 
-#[utoipa::path(post, path = "/v1/completions", tag = "OpenAI", operation_id = "completions",
-    request_body = CompletionRequest,
-    responses(
-        (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
-        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
-        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
-    ),
-    security(("forge_key" = []), ("x_api_key" = [])))]
-pub fn completions() {}
+openai_generation!(
+    "/v1/chat/completions",
+    chat_completions,
+    ChatCompletionRequest
+);
+openai_generation!("/v1/completions", completions, CompletionRequest);
+openai_generation!("/v1/responses", responses, ResponsesRequest);
 
 #[utoipa::path(post, path = "/v1/embeddings", tag = "OpenAI", operation_id = "embeddings",
     request_body = EmbeddingRequest,
@@ -191,17 +193,6 @@ pub fn completions() {}
     ),
     security(("forge_key" = []), ("x_api_key" = [])))]
 pub fn embeddings() {}
-
-#[utoipa::path(post, path = "/v1/responses", tag = "OpenAI", operation_id = "responses",
-    request_body = ResponsesRequest,
-    responses(
-        (status = 200, description = STREAM, content(
-            (ProviderResponse = "application/json"), (SseEvent = "text/event-stream"))),
-        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
-        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
-    ),
-    security(("forge_key" = []), ("x_api_key" = [])))]
-pub fn responses() {}
 
 #[utoipa::path(get, path = "/v1/models", tag = "OpenAI", operation_id = "list_models",
     responses(

@@ -42,7 +42,14 @@ async fn health_routes(b: Backend) {
     assert_eq!(root.status, 200);
     assert_eq!(
         root.body,
-        json!({ "message": "Welcome to Forge API", "version": "0.1.0", "docs": "/docs", "health": "/health" })
+        json!({
+            "message": "Welcome to Forge API",
+            "version": "0.1.0",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/health",
+        })
     );
     for path in ["/health", "/health/", "/v1/health", "/v1/health/"] {
         let reply = get(&c, &s.url(path), None).await;
