@@ -63,6 +63,13 @@ def register(server, name: str) -> str:
     return res.json()["access_token"]
 
 
+def add_provider(server, jwt: str, name: str, upstream) -> None:
+    res = requests.post(server.api + "/provider-keys", timeout=30, json={
+        "provider_name": name, "api_key": upstream.api_key, "base_url": upstream.base_url,
+    }, headers={"Authorization": f"Bearer {jwt}"})
+    assert res.status_code == 200, res.text
+
+
 def st_binary() -> Path:
     path = Path(sys.executable).parent / "st"
     if not path.is_file():
@@ -82,18 +89,8 @@ def test_every_operation_answers_as_documented(server, fake_upstream, fake_anthr
     caller = register(server, unique_name("caller"))
     throwaway = register(server, unique_name("throwaway"))
     auth = {"Authorization": f"Bearer {caller}"}
-    res = requests.post(server.api + "/provider-keys", headers=auth, timeout=30, json={
-        "provider_name": "openai",
-        "api_key": fake_upstream.api_key,
-        "base_url": fake_upstream.base_url,
-    })
-    assert res.status_code == 200, res.text
-    res = requests.post(server.api + "/provider-keys", headers=auth, timeout=30, json={
-        "provider_name": "anthropic",
-        "api_key": fake_anthropic.api_key,
-        "base_url": fake_anthropic.base_url,
-    })
-    assert res.status_code == 200, res.text
+    add_provider(server, caller, "openai", fake_upstream)
+    add_provider(server, caller, "anthropic", fake_anthropic)
     res = requests.post(server.api + "/api-keys", headers=auth, json={"name": "st"}, timeout=30)
     assert res.status_code == 200, res.text
     forge_key = res.json()["key"]
@@ -104,12 +101,7 @@ def test_every_operation_answers_as_documented(server, fake_upstream, fake_anthr
     res = requests.post(server.api + "/api-keys", headers=admin_auth, json={"name": "x"}, timeout=30)
     assert res.status_code == 200, res.text
     key_id = res.json()["id"]
-    res = requests.post(server.api + "/provider-keys", headers=admin_auth, timeout=30, json={
-        "provider_name": "openai",
-        "api_key": fake_upstream.api_key,
-        "base_url": fake_upstream.base_url,
-    })
-    assert res.status_code == 200, res.text
+    add_provider(server, admin, "openai", fake_upstream)
     caller_id = requests.get(server.api + "/users/me", headers=auth, timeout=30).json()["id"]
 
     unserved = [p for p in MAYBE_UNSERVED
