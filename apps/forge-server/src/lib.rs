@@ -14,6 +14,7 @@ pub mod proxy;
 pub mod routes;
 pub mod routing;
 pub mod secrets;
+pub mod shutdown;
 pub mod state;
 pub mod telemetry;
 pub mod trim_path;
@@ -98,6 +99,7 @@ pub struct Forge {
     state: web::Data<AppState>,
     flusher: usage::Flusher,
     log_flusher: logs::LogFlusher,
+    lifecycle: Arc<shutdown::Lifecycle>,
 }
 
 /// Reads the forge.toml named by the settings (if any) and applies its `[server]` table.
@@ -217,6 +219,8 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     let timeouts = settings.timeouts();
     let allow_private = settings.allow_private_upstreams;
     let app_state = state.clone();
+    let lifecycle = Arc::new(shutdown::Lifecycle::default());
+    let life = lifecycle.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
@@ -227,7 +231,12 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
             .app_data(web::Data::new(app_state.store.clone()))
             .app_data(web::Data::from(app_state.routing.clone()))
             // awc's client is !Send: one per worker, each with its own connection pool.
-            .app_data(web::Data::new(Transport::new(timeouts, allow_private)))
+            .app_data(web::Data::new(Transport::new(
+                timeouts,
+                allow_private,
+                life.worker(),
+            )))
+            .app_data(web::Data::from(life.clone()))
             .app_data(extract_errors::json_config(ADMIN_JSON_LIMIT))
             .app_data(extract_errors::form_config())
             .app_data(extract_errors::path_config())
@@ -249,7 +258,11 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     // streaming upstream request, which then stops generating and billing) is dropped at once,
     // rather than at the next write that fails.
     .h1_allow_half_closed(false)
-    .shutdown_timeout(30);
+    // Signals are Forge's own (`Forge::run`): readiness turns 503 before the listener closes,
+    // and open streams get an error event at the end of the grace period, a few seconds
+    // before actix would drop their connections.
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_grace_secs.saturating_add(5));
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
@@ -261,6 +274,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         state,
         flusher,
         log_flusher,
+        lifecycle,
     })
 }
 
@@ -304,6 +318,16 @@ impl Forge {
         self.server.handle()
     }
 
+    /// What SIGTERM does: report not-ready, stop accepting, let in-flight work run for the
+    /// grace period, then end the streams still open.
+    pub fn drainer(&self) -> Drainer {
+        Drainer {
+            lifecycle: self.lifecycle.clone(),
+            server: self.server.handle(),
+            grace: Duration::from_secs(self.state.settings.shutdown_grace_secs),
+        }
+    }
+
     /// Serves until the server is stopped (SIGINT/SIGTERM or a handle), then flushes buffers.
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state.clone();
@@ -329,6 +353,7 @@ impl Forge {
             Transport::new(
                 self.state.settings.timeouts(),
                 self.state.settings.allow_private_upstreams,
+                self.lifecycle.worker(),
             ),
         ));
         let listener = self
@@ -341,6 +366,12 @@ impl Forge {
                 let channel = self.state.invalidation.channel().to_owned();
                 actix_rt::spawn(auth::invalidation::listen(self.state.clone(), channel, url))
             });
+        let drainer = self.drainer();
+        let signals = actix_rt::spawn(async move {
+            shutdown_signal().await;
+            drainer.drain().await;
+        });
+        self.lifecycle.serving();
         let (stop_usage, usage_stopped) = tokio::sync::oneshot::channel();
         let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
         let (stop_logs, logs_stopped) = tokio::sync::oneshot::channel();
@@ -356,6 +387,7 @@ impl Forge {
             tracing::error!(error = %e, "request log flusher failed");
         }
         flusher.abort();
+        signals.abort();
         if let Some(watcher) = watcher {
             watcher.abort();
         }
@@ -365,5 +397,57 @@ impl Forge {
         }
         self.state.last_used.flush(&self.state.store).await;
         result
+    }
+}
+
+/// Drains a running server (see [`Forge::drainer`]).
+#[derive(Clone)]
+pub struct Drainer {
+    lifecycle: Arc<shutdown::Lifecycle>,
+    server: ServerHandle,
+    grace: Duration,
+}
+
+impl Drainer {
+    /// Returns once the server stopped.
+    pub async fn drain(self) {
+        self.lifecycle.drain();
+        tracing::info!(
+            grace_secs = self.grace.as_secs(),
+            "shutting down: no new connections; in-flight requests and streams may finish"
+        );
+        let lifecycle = self.lifecycle.clone();
+        let grace = self.grace;
+        let closer = actix_rt::spawn(async move {
+            actix_rt::time::sleep(grace).await;
+            tracing::warn!("shutdown grace period over: closing the streams still open");
+            lifecycle.close_streams();
+        });
+        self.server.stop(true).await;
+        closer.abort();
+    }
+}
+
+/// SIGTERM (a service manager) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT shuts down gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::shutdown::Lifecycle;
 use crate::state::AppState;
 
 pub async fn root() -> HttpResponse {
@@ -11,11 +12,33 @@ pub async fn root() -> HttpResponse {
         "version": env!("CARGO_PKG_VERSION"),
         "docs": "/docs",
         "health": "/health",
+        "ready": "/health/ready",
     }))
 }
 
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "healthy", "service": "forge" }))
+}
+
+/// Readiness, for a load balancer or orchestrator: 503 until the server serves, while it
+/// drains at shutdown, and while the database is unreachable (the admin API needs it; the
+/// proxy path does not, so `/health` stays the liveness check).
+pub async fn ready(
+    lifecycle: web::Data<Lifecycle>,
+    store: web::Data<forge_storage::Store>,
+) -> HttpResponse {
+    if let Err(why) = lifecycle.ready() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "not_ready", "reason": why.reason() }));
+    }
+    match store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "reason": "database_unreachable" }))
+        }
+    }
 }
 
 pub async fn database(state: web::Data<AppState>) -> HttpResponse {

@@ -132,6 +132,7 @@ pub async fn relay_answer(
         let watch = Watch {
             outcome: target.outcome.take(),
             meter,
+            close: Some(transport.closing.register()),
         };
         return relay::stream(resp, prefix, shape, provider, target.timeouts, watch).await;
     }
@@ -268,7 +269,11 @@ pub async fn translate_stream(
         shape,
         &provider,
         timeouts,
-        Watch { outcome, meter },
+        Watch {
+            outcome,
+            meter,
+            close: Some(transport.closing.register()),
+        },
     )
     .await
 }

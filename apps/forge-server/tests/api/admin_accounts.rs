@@ -42,8 +42,13 @@ async fn health_routes(b: Backend) {
     assert_eq!(root.status, 200);
     assert_eq!(
         root.body,
-        json!({ "message": "Welcome to Forge API", "version": "0.1.0", "docs": "/docs", "health": "/health" })
+        json!({ "message": "Welcome to Forge API", "version": "0.1.0", "docs": "/docs", "health": "/health", "ready": "/health/ready" })
     );
+    for path in ["/health/ready", "/health/ready/"] {
+        let reply = get(&c, &s.url(path), None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        assert_eq!(reply.body, json!({ "status": "ready" }));
+    }
     for path in ["/health", "/health/", "/v1/health", "/v1/health/"] {
         let reply = get(&c, &s.url(path), None).await;
         assert_eq!(reply.status, 200, "{path}");

@@ -3,5 +3,7 @@
 
 mod accounting;
 mod common;
+mod drain;
 mod durability;
 mod killed;
+mod process;
