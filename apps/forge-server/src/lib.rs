@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract_errors;
 pub mod limits;
 pub mod logs;
+pub mod metrics;
 pub mod proxy;
 pub mod routes;
 pub mod routing;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+pub mod traces;
 pub mod trim_path;
 pub mod usage;
 pub mod validate;
@@ -100,6 +102,10 @@ pub struct Forge {
     flusher: usage::Flusher,
     log_flusher: logs::LogFlusher,
     lifecycle: Arc<shutdown::Lifecycle>,
+    /// The `--metrics-bind` listener, when metrics are served apart.
+    metrics_server: Option<actix_web::dev::Server>,
+    pub metrics_addr: Option<SocketAddr>,
+    traces: Arc<traces::Traces>,
 }
 
 /// Reads the forge.toml named by the settings (if any) and applies its `[server]` table.
@@ -221,6 +227,24 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     let app_state = state.clone();
     let lifecycle = Arc::new(shutdown::Lifecycle::default());
     let life = lifecycle.clone();
+    let metrics = Arc::new(metrics::Metrics::new(metrics::scrape::Scraped {
+        usage: Some(state.usage.clone()),
+        logs: Some(state.logs.clone()),
+        pricing: Some(state.pricing.clone()),
+        store: Some(state.store.clone()),
+        routing: Some(state.routing.clone()),
+        keys: Some(state.keys.clone()),
+        started: Some(std::time::SystemTime::now()),
+    }));
+    let access = web::Data::new(metrics::endpoint::MetricsAccess::new(
+        metrics.clone(),
+        settings.metrics_token.as_deref(),
+    ));
+    let traces = Arc::new(traces::Traces::from_env().map_err(StartError::Config)?);
+    let tracer = traces.tracer();
+    let metrics_apart = settings.metrics_bind.is_some();
+    let main_access = access.clone();
+    let worker_metrics = metrics.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
@@ -237,6 +261,11 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
                 life.worker(),
             )))
             .app_data(web::Data::from(life.clone()))
+            .app_data(web::Data::new(metrics::worker::WorkerMetrics::new(
+                worker_metrics.clone(),
+                tracer.clone(),
+            )))
+            .app_data(main_access.clone())
             .app_data(extract_errors::json_config(ADMIN_JSON_LIMIT))
             .app_data(extract_errors::form_config())
             .app_data(extract_errors::path_config())
@@ -252,6 +281,11 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
             .wrap(cors::Cors)
             .wrap(trim_path::TrimPath)
             .configure(routes::configure)
+            .configure(|cfg| {
+                if !metrics_apart {
+                    metrics::endpoint::configure(cfg);
+                }
+            })
             .default_service(web::to(extract_errors::not_found))
     })
     // A client that closes its side of the connection is gone: the response (and with it a
@@ -268,6 +302,15 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     }
     let server = server.bind(settings.bind)?;
     let addr = server.addrs().first().copied().unwrap_or(settings.bind);
+    let (metrics_server, metrics_addr) = match settings.metrics_bind {
+        Some(bind) => {
+            let store = web::Data::new(state.store.clone());
+            let (server, addr) =
+                metrics::endpoint::listener(bind, access, lifecycle.clone(), store)?;
+            (Some(server), Some(addr))
+        }
+        None => (None, None),
+    };
     Ok(Forge {
         addr,
         server: server.run(),
@@ -275,6 +318,9 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         flusher,
         log_flusher,
         lifecycle,
+        metrics_server,
+        metrics_addr,
+        traces,
     })
 }
 
@@ -320,12 +366,12 @@ impl Forge {
 
     /// What SIGTERM does: report not-ready, stop accepting, let in-flight work run for the
     /// grace period, then end the streams still open.
-    pub fn drainer(&self) -> Drainer {
-        Drainer {
-            lifecycle: self.lifecycle.clone(),
-            server: self.server.handle(),
-            grace: Duration::from_secs(self.state.settings.shutdown_grace_secs),
-        }
+    pub fn drainer(&self) -> shutdown::Drainer {
+        shutdown::Drainer::new(
+            self.lifecycle.clone(),
+            self.server.handle(),
+            Duration::from_secs(self.state.settings.shutdown_grace_secs),
+        )
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM or a handle), then flushes buffers.
@@ -368,7 +414,7 @@ impl Forge {
             });
         let drainer = self.drainer();
         let signals = actix_rt::spawn(async move {
-            shutdown_signal().await;
+            shutdown::signal().await;
             drainer.drain().await;
         });
         self.lifecycle.serving();
@@ -376,7 +422,16 @@ impl Forge {
         let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
         let (stop_logs, logs_stopped) = tokio::sync::oneshot::channel();
         let request_logs = actix_rt::spawn(self.log_flusher.run(logs_stopped));
+        let metrics_server = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (actix_rt::spawn(server), handle)
+        });
         let result = self.server.await;
+        // The metrics listener served through the drain; it closes with the server.
+        if let Some((task, handle)) = metrics_server {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         // Every connection is closed now: what is queued is all there will be.
         let _ = stop_usage.send(());
         if let Err(e) = usage.await {
@@ -396,58 +451,9 @@ impl Forge {
             listener.abort();
         }
         self.state.last_used.flush(&self.state.store).await;
+        // The exporter's batch is sent from its own thread, which may need this runtime (gRPC).
+        let traces = self.traces.clone();
+        let _ = actix_rt::task::spawn_blocking(move || traces.shutdown()).await;
         result
-    }
-}
-
-/// Drains a running server (see [`Forge::drainer`]).
-#[derive(Clone)]
-pub struct Drainer {
-    lifecycle: Arc<shutdown::Lifecycle>,
-    server: ServerHandle,
-    grace: Duration,
-}
-
-impl Drainer {
-    /// Returns once the server stopped.
-    pub async fn drain(self) {
-        self.lifecycle.drain();
-        tracing::info!(
-            grace_secs = self.grace.as_secs(),
-            "shutting down: no new connections; in-flight requests and streams may finish"
-        );
-        let lifecycle = self.lifecycle.clone();
-        let grace = self.grace;
-        let closer = actix_rt::spawn(async move {
-            actix_rt::time::sleep(grace).await;
-            tracing::warn!("shutdown grace period over: closing the streams still open");
-            lifecycle.close_streams();
-        });
-        self.server.stop(true).await;
-        closer.abort();
-    }
-}
-
-/// SIGTERM (a service manager) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT shuts down gracefully");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, Waker};
 
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
 use tokio::sync::watch;
 
 const STARTING: u8 = 0;
@@ -207,6 +210,66 @@ impl Drop for CloseWatch {
             }
             waiting.free.push(slot);
         }
+    }
+}
+
+/// Drains a running server (see `Forge::drainer`).
+#[derive(Clone)]
+pub struct Drainer {
+    lifecycle: Arc<Lifecycle>,
+    server: ServerHandle,
+    grace: Duration,
+}
+
+impl Drainer {
+    pub fn new(lifecycle: Arc<Lifecycle>, server: ServerHandle, grace: Duration) -> Drainer {
+        Drainer {
+            lifecycle,
+            server,
+            grace,
+        }
+    }
+
+    /// Returns once the server stopped.
+    pub async fn drain(self) {
+        self.lifecycle.drain();
+        tracing::info!(
+            grace_secs = self.grace.as_secs(),
+            "shutting down: no new connections; in-flight requests and streams may finish"
+        );
+        let lifecycle = self.lifecycle.clone();
+        let grace = self.grace;
+        let closer = actix_rt::spawn(async move {
+            actix_rt::time::sleep(grace).await;
+            tracing::warn!("shutdown grace period over: closing the streams still open");
+            lifecycle.close_streams();
+        });
+        self.server.stop(true).await;
+        closer.abort();
+    }
+}
+
+/// SIGTERM (a service manager) or SIGINT (Ctrl-C).
+pub async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT shuts down gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

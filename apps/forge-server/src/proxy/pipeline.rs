@@ -44,6 +44,10 @@ pub async fn send(
     req: UpstreamRequest,
 ) -> Result<UpstreamResponse, Error> {
     let provider = target.provider.as_str();
+    let mut req = req;
+    if let Some(meter) = &target.meter {
+        req.headers.extend(meter.sent());
+    }
     let mut resp = transport
         .send_within(provider, req, &target.timeouts)
         .await?;
@@ -63,6 +67,7 @@ pub async fn send(
     let body = transport
         .read_body_within(provider, &mut resp, MAX_ERROR_BODY, target.timeouts.idle)
         .await?;
+    upstream_done(target);
     if let Some(meter) = &target.meter {
         meter.capture_response(&body);
     }
@@ -144,6 +149,7 @@ pub async fn relay_answer(
                 .await?
         }
     };
+    upstream_done(&target);
     // One parse reads the usage and proves the body whole; only a body without usage (or a
     // broken one) is parsed again to tell which.
     let usage = if is_json(&resp) {
@@ -293,7 +299,15 @@ pub async fn read_answer(
             target.timeouts.idle,
         )
         .await?;
+    upstream_done(target);
     answer_from(target, request, &body)
+}
+
+/// The upstream's body was read whole: the attempt's upstream time ends here.
+fn upstream_done(target: &Target) {
+    if let Some(meter) = &target.meter {
+        meter.upstream_done();
+    }
 }
 
 /// A whole answer's body, parsed into the canonical form and metered.
@@ -366,6 +380,7 @@ async fn peek(
             target.timeouts.idle,
         )
         .await?;
+    upstream_done(target);
     Ok(Peeked::Whole(body))
 }
 

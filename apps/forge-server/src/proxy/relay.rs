@@ -104,6 +104,9 @@ impl<S: Shape> Relay<S> {
     /// Ends the stream with an error event that is nobody's fault upstream.
     fn end_with(&mut self, err: &Error) -> Bytes {
         self.done = true;
+        if let Some(meter) = &self.meter {
+            meter.upstream_done();
+        }
         self.failure = Some(err.clone());
         let held = self.shape.take(self.meter.as_ref());
         let event = self.shape.error_event(err);
@@ -118,6 +121,9 @@ impl<S: Shape> Relay<S> {
     /// The stream ended cleanly: what was held, after the finish work.
     async fn finish(&mut self) -> Bytes {
         self.done = true;
+        if let Some(meter) = &self.meter {
+            meter.upstream_done();
+        }
         let out = self.shape.take(self.meter.as_ref());
         if let Some(work) = self.shape.on_finish() {
             work.await;
@@ -223,9 +229,16 @@ pub async fn stream<S: Shape>(
     // `Some` once the stream is over before it was committed: what it ended with.
     let mut ended: Option<Result<(), Error>> = None;
     loop {
-        let next = match prefix.take() {
-            Some(bytes) => Ok(Some(Ok(bytes))),
-            None => tokio::time::timeout_at(deadline, upstream.next()).await,
+        let next = match (prefix.take(), relay.close.as_mut()) {
+            (Some(bytes), _) => Ok(Some(Ok(bytes))),
+            (None, Some(close)) => {
+                // Shutting down before the answer began: a plain error response.
+                close
+                    .or_closed(tokio::time::timeout_at(deadline, upstream.next()))
+                    .await
+                    .ok_or_else(shutting_down)?
+            }
+            (None, None) => tokio::time::timeout_at(deadline, upstream.next()).await,
         };
         match next {
             Err(_) => {

@@ -2,7 +2,7 @@
 //! upstreams reported, nothing lost on shutdown or while the database is down.
 
 mod accounting;
-mod common;
+pub mod common;
 mod drain;
 mod durability;
 mod killed;

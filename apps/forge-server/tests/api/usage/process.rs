@@ -15,9 +15,13 @@ pub fn spawn(dir: &Path, config: &Path, port: u16, env: &[(&str, &str)]) -> Chil
         .env("FORGE_DATA_DIR", dir)
         .env("FORGE_ALLOW_PRIVATE_UPSTREAMS", "true")
         .env("FORGE_WORKERS", "1")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(
+            std::fs::File::create(dir.join("forge-server.log"))
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+        );
     for (name, value) in env {
         cmd.env(name, value);
     }
@@ -50,6 +54,11 @@ pub async fn records(dir: &Path) -> Vec<forge_core::usage_record::UsageRecord> {
         .usage_records(forge_storage::UsageFilter::default())
         .await
         .unwrap()
+}
+
+/// What the process logged (for failure messages).
+pub fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("forge-server.log")).unwrap_or_default()
 }
 
 /// Sends SIGTERM (as a service manager does).
