@@ -162,11 +162,13 @@ def wait_healthy(proc: subprocess.Popen, url: str, deadline: float) -> bool:
 
 
 @contextlib.contextmanager
-def run_forge_server(root, extra_args=()):
+def run_forge_server(root, extra_args=(), extra_env=None):
     """Runs forge-server on a free port (retrying if the port was taken) until the block ends."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "FORGE_BIND", "FORGE_DATA_DIR", "FORGE_CONFIG",
-                        "FORGE_ENCRYPTION_KEY", "FORGE_JWT_SECRET", "REDIS_URL")}
+                        "FORGE_ENCRYPTION_KEY", "FORGE_JWT_SECRET", "REDIS_URL")
+           and not k.startswith("OTEL_")}
+    env.update(extra_env or {})
     env["FORGE_ALLOW_PRIVATE_UPSTREAMS"] = "true"
     # Opt-in: run the same suite on PostgreSQL.
     if os.environ.get("FORGE_E2E_DATABASE_URL"):

@@ -113,6 +113,7 @@ class _OpenAiToolsHandler(_Handler):
 
     def do_POST(self) -> None:
         raw = self.read_body()
+        self.owner.headers.append({k.lower(): v for k, v in self.headers.items()})
         if not self.authorized():
             return
         if self.path.rstrip("/") != "/v1/chat/completions":
@@ -278,6 +279,8 @@ class OpenAiToolsUpstream(_Background):
         self.models = models
         self.reply = reply
         self.requests: list[dict] = []
+        # Each request's headers (lowercase names), in arrival order.
+        self.headers: list[dict] = []
         self._ids = 0
         self._lock = threading.Lock()
         super().__init__()

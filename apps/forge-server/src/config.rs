@@ -104,6 +104,18 @@ pub struct Settings {
     /// HTTP worker threads; default: one per core.
     #[arg(long, env = "FORGE_WORKERS")]
     pub workers: Option<usize>,
+    /// Bearer token `GET /metrics` asks for; without it the metrics are open to anyone who
+    /// reaches the listener.
+    #[arg(long, env = "FORGE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A second listener that serves only `/metrics` and the health routes (to keep metrics
+    /// off the public address).
+    #[arg(long, env = "FORGE_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// After SIGTERM/SIGINT: how long in-flight requests and streams may run on before the
+    /// streams still open are closed with an error event.
+    #[arg(long, env = "FORGE_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
 }
 
 impl Settings {
@@ -127,6 +139,9 @@ impl Settings {
             usage_journal_max_bytes: 256 * 1024 * 1024,
             redis_url: None,
             workers: None,
+            metrics_token: None,
+            metrics_bind: None,
+            shutdown_grace_secs: 30,
         }
     }
 
@@ -162,6 +177,15 @@ impl Settings {
                 forge_router::config::Registration::Open => Registration::Open,
                 forge_router::config::Registration::Closed => Registration::Closed,
             };
+        }
+        if let Some(token) = &server.metrics_token {
+            self.metrics_token = Some(token.expose().to_owned());
+        }
+        if let Some(bind) = server.metrics_bind {
+            self.metrics_bind = Some(bind);
+        }
+        if let Some(secs) = server.shutdown_grace_secs {
+            self.shutdown_grace_secs = secs;
         }
         let secs = |ms: u64| ms.div_ceil(1000).max(1);
         if let Some(ms) = server.timeouts.connect_ms {

@@ -10,13 +10,16 @@ pub mod error;
 pub mod extract_errors;
 pub mod limits;
 pub mod logs;
+pub mod metrics;
 pub mod openapi;
 pub mod proxy;
 pub mod routes;
 pub mod routing;
 pub mod secrets;
+pub mod shutdown;
 pub mod state;
 pub mod telemetry;
+pub mod traces;
 pub mod trim_path;
 pub mod usage;
 pub mod validate;
@@ -99,6 +102,11 @@ pub struct Forge {
     state: web::Data<AppState>,
     flusher: usage::Flusher,
     log_flusher: logs::LogFlusher,
+    lifecycle: Arc<shutdown::Lifecycle>,
+    /// The `--metrics-bind` listener, when metrics are served apart.
+    metrics_server: Option<actix_web::dev::Server>,
+    pub metrics_addr: Option<SocketAddr>,
+    traces: Arc<traces::Traces>,
 }
 
 /// Reads the forge.toml named by the settings (if any) and applies its `[server]` table.
@@ -218,6 +226,26 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     let timeouts = settings.timeouts();
     let allow_private = settings.allow_private_upstreams;
     let app_state = state.clone();
+    let lifecycle = Arc::new(shutdown::Lifecycle::default());
+    let life = lifecycle.clone();
+    let metrics = Arc::new(metrics::Metrics::new(metrics::scrape::Scraped {
+        usage: Some(state.usage.clone()),
+        logs: Some(state.logs.clone()),
+        pricing: Some(state.pricing.clone()),
+        store: Some(state.store.clone()),
+        routing: Some(state.routing.clone()),
+        keys: Some(state.keys.clone()),
+        started: Some(std::time::SystemTime::now()),
+    }));
+    let access = web::Data::new(metrics::endpoint::MetricsAccess::new(
+        metrics.clone(),
+        settings.metrics_token.as_deref(),
+    ));
+    let traces = Arc::new(traces::Traces::from_env().map_err(StartError::Config)?);
+    let tracer = traces.tracer();
+    let metrics_apart = settings.metrics_bind.is_some();
+    let main_access = access.clone();
+    let worker_metrics = metrics.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
@@ -228,7 +256,17 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
             .app_data(web::Data::new(app_state.store.clone()))
             .app_data(web::Data::from(app_state.routing.clone()))
             // awc's client is !Send: one per worker, each with its own connection pool.
-            .app_data(web::Data::new(Transport::new(timeouts, allow_private)))
+            .app_data(web::Data::new(Transport::new(
+                timeouts,
+                allow_private,
+                life.worker(),
+            )))
+            .app_data(web::Data::from(life.clone()))
+            .app_data(web::Data::new(metrics::worker::WorkerMetrics::new(
+                worker_metrics.clone(),
+                tracer.clone(),
+            )))
+            .app_data(main_access.clone())
             .app_data(extract_errors::json_config(ADMIN_JSON_LIMIT))
             .app_data(extract_errors::form_config())
             .app_data(extract_errors::path_config())
@@ -244,24 +282,46 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
             .wrap(cors::Cors)
             .wrap(trim_path::TrimPath)
             .configure(routes::configure)
+            .configure(|cfg| {
+                if !metrics_apart {
+                    metrics::endpoint::configure(cfg);
+                }
+            })
             .default_service(web::to(extract_errors::not_found))
     })
     // A client that closes its side of the connection is gone: the response (and with it a
     // streaming upstream request, which then stops generating and billing) is dropped at once,
     // rather than at the next write that fails.
     .h1_allow_half_closed(false)
-    .shutdown_timeout(30);
+    // Signals are Forge's own (`Forge::run`): readiness turns 503 before the listener closes,
+    // and open streams get an error event at the end of the grace period, a few seconds
+    // before actix would drop their connections.
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_grace_secs.saturating_add(5));
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
     let server = server.bind(settings.bind)?;
     let addr = server.addrs().first().copied().unwrap_or(settings.bind);
+    let (metrics_server, metrics_addr) = match settings.metrics_bind {
+        Some(bind) => {
+            let store = web::Data::new(state.store.clone());
+            let (server, addr) =
+                metrics::endpoint::listener(bind, access, lifecycle.clone(), store)?;
+            (Some(server), Some(addr))
+        }
+        None => (None, None),
+    };
     Ok(Forge {
         addr,
         server: server.run(),
         state,
         flusher,
         log_flusher,
+        lifecycle,
+        metrics_server,
+        metrics_addr,
+        traces,
     })
 }
 
@@ -305,6 +365,16 @@ impl Forge {
         self.server.handle()
     }
 
+    /// What SIGTERM does: report not-ready, stop accepting, let in-flight work run for the
+    /// grace period, then end the streams still open.
+    pub fn drainer(&self) -> shutdown::Drainer {
+        shutdown::Drainer::new(
+            self.lifecycle.clone(),
+            self.server.handle(),
+            Duration::from_secs(self.state.settings.shutdown_grace_secs),
+        )
+    }
+
     /// Serves until the server is stopped (SIGINT/SIGTERM or a handle), then flushes buffers.
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state.clone();
@@ -330,6 +400,7 @@ impl Forge {
             Transport::new(
                 self.state.settings.timeouts(),
                 self.state.settings.allow_private_upstreams,
+                self.lifecycle.worker(),
             ),
         ));
         let listener = self
@@ -342,11 +413,26 @@ impl Forge {
                 let channel = self.state.invalidation.channel().to_owned();
                 actix_rt::spawn(auth::invalidation::listen(self.state.clone(), channel, url))
             });
+        let drainer = self.drainer();
+        let signals = actix_rt::spawn(async move {
+            shutdown::signal().await;
+            drainer.drain().await;
+        });
+        self.lifecycle.serving();
         let (stop_usage, usage_stopped) = tokio::sync::oneshot::channel();
         let usage = actix_rt::spawn(self.flusher.run(usage_stopped));
         let (stop_logs, logs_stopped) = tokio::sync::oneshot::channel();
         let request_logs = actix_rt::spawn(self.log_flusher.run(logs_stopped));
+        let metrics_server = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (actix_rt::spawn(server), handle)
+        });
         let result = self.server.await;
+        // The metrics listener served through the drain; it closes with the server.
+        if let Some((task, handle)) = metrics_server {
+            handle.stop(false).await;
+            let _ = task.await;
+        }
         // Every connection is closed now: what is queued is all there will be.
         let _ = stop_usage.send(());
         if let Err(e) = usage.await {
@@ -357,6 +443,7 @@ impl Forge {
             tracing::error!(error = %e, "request log flusher failed");
         }
         flusher.abort();
+        signals.abort();
         if let Some(watcher) = watcher {
             watcher.abort();
         }
@@ -365,6 +452,9 @@ impl Forge {
             listener.abort();
         }
         self.state.last_used.flush(&self.state.store).await;
+        // The exporter's batch is sent from its own thread, which may need this runtime (gRPC).
+        let traces = self.traces.clone();
+        let _ = actix_rt::task::spawn_blocking(move || traces.shutdown()).await;
         result
     }
 }

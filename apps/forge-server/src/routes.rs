@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/").route(get().to(health::root)))
         .service(resource("/health").route(get().to(health::health)))
         .service(resource("/v1/health").route(get().to(health::health)))
+        .service(resource("/health/ready").route(get().to(health::ready)))
         .service(resource("/health/database").route(get().to(health::database)))
         .service(resource("/health/detailed").route(get().to(health::detailed)))
         // the OpenAPI document, Swagger UI and Scalar (assets embedded)

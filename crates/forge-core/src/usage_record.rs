@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// cheapest token prices (a few cents per million tokens) stay exact.
 pub const NANOS_PER_UNIT: i64 = 1_000_000_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRecord {
     /// Unique per attempt (32 lowercase hex); replaying a journal with the same ids is a no-op.
     pub id: String,

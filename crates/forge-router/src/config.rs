@@ -57,6 +57,12 @@ pub struct ServerConfig {
     pub registration: Option<Registration>,
     #[serde(default)]
     pub timeouts: ServerTimeouts,
+    /// Bearer token `GET /metrics` asks for.
+    pub metrics_token: Option<Secret>,
+    /// A second listener serving only `/metrics` (and health), to keep it private.
+    pub metrics_bind: Option<SocketAddr>,
+    /// How long in-flight requests and streams may run on after SIGTERM.
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 /// Default upstream timeouts for requests that no route overrides.

@@ -106,6 +106,8 @@ struct State {
     recent: VecDeque<Instant>,
     breaker: Breaker,
     trips: u32,
+    /// Every trip since start (a metric; `trips` resets after a quiet spell).
+    trips_total: u64,
     last_trip: Option<Instant>,
     rate_limited_until: Option<Instant>,
 }
@@ -120,6 +122,7 @@ impl Default for State {
             recent: VecDeque::new(),
             breaker: Breaker::Closed,
             trips: 0,
+            trips_total: 0,
             last_trip: None,
             rate_limited_until: None,
         }
@@ -139,6 +142,8 @@ pub struct HealthSnapshot {
     pub recent_failures: usize,
     /// Consecutive breaker trips: the cooldown grows with it.
     pub trips: u32,
+    /// Breaker trips since the process started.
+    pub trips_total: u64,
     pub rate_limited_until: Option<Instant>,
 }
 
@@ -342,6 +347,7 @@ impl HealthBook {
                     .filter(|t| now.saturating_duration_since(**t) < self.config.window)
                     .count(),
                 trips: s.trips,
+                trips_total: s.trips_total,
                 rate_limited_until: s.rate_limited_until.filter(|t| *t > now),
             },
             None => HealthSnapshot {
@@ -352,6 +358,7 @@ impl HealthBook {
                 failures: 0,
                 recent_failures: 0,
                 trips: 0,
+                trips_total: 0,
                 rate_limited_until: None,
             },
         }
@@ -368,6 +375,7 @@ fn trip(state: &mut State, config: &HealthConfig, now: Instant, at_least: Option
         state.trips = 0;
     }
     state.trips = state.trips.saturating_add(1);
+    state.trips_total = state.trips_total.saturating_add(1);
     state.last_trip = Some(now);
     let wait = cooldown(config, state.trips).max(at_least.unwrap_or_default());
     state.breaker = Breaker::Open {

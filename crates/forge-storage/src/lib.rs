@@ -25,9 +25,9 @@ pub mod testing;
 
 pub use error::StorageError;
 pub use models::*;
-pub use store::Store;
 pub use store::limits::{
     AuthLimits, BudgetLimit, BudgetPeriod, LimitScope, LimitSettings, LimitValues,
 };
 pub use store::logs::{LogCursor, LogFilter, RequestLog};
 pub use store::usage::{UsageFilter, UsageGroup, UsageTotals};
+pub use store::{PoolStats, Store};

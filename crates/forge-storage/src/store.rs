@@ -62,7 +62,36 @@ impl Store {
         })
     }
 
+    /// The connection pool's state now (for metrics).
+    pub fn pool_stats(&self) -> PoolStats {
+        let state = match &*self.db {
+            Db::Pg(pool) => pool.state(),
+            Db::Sqlite(pool) => pool.state(),
+        };
+        let s = &state.statistics;
+        PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            gets: s.get_direct + s.get_waited + s.get_timed_out,
+            waited: s.get_waited,
+            timed_out: s.get_timed_out,
+            wait_seconds: s.get_wait_time.as_secs_f64(),
+        }
+    }
+
     fn db(&self) -> &Db {
         &self.db
     }
+}
+
+/// A snapshot of the connection pool: open and idle connections now, and since start how
+/// many checkouts there were, how many had to wait or gave up, and the time spent waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PoolStats {
+    pub connections: u32,
+    pub idle: u32,
+    pub gets: u64,
+    pub waited: u64,
+    pub timed_out: u64,
+    pub wait_seconds: f64,
 }

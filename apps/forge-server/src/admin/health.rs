@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::shutdown::Lifecycle;
 use crate::state::AppState;
 
 /// `GET /`: what this server is and where its documentation lives.
@@ -19,6 +20,8 @@ pub struct Welcome {
     /// The OpenAPI 3.1 document.
     openapi: &'static str,
     health: &'static str,
+    /// Readiness.
+    ready: &'static str,
 }
 
 #[utoipa::path(get, path = "/", tag = "Health", operation_id = "root",
@@ -32,6 +35,7 @@ pub async fn root() -> HttpResponse {
         redoc: "/redoc",
         openapi: "/openapi.json",
         health: "/health",
+        ready: "/health/ready",
     })
 }
 
@@ -52,6 +56,27 @@ pub async fn health() -> HttpResponse {
         status: "healthy",
         service: "forge",
     })
+}
+
+/// Readiness, for a load balancer or orchestrator: 503 until the server serves, while it
+/// drains at shutdown, and while the database is unreachable (the admin API needs it; the
+/// proxy path does not, so `/health` stays the liveness check).
+pub async fn ready(
+    lifecycle: web::Data<Lifecycle>,
+    store: web::Data<forge_storage::Store>,
+) -> HttpResponse {
+    if let Err(why) = lifecycle.ready() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "not_ready", "reason": why.reason() }));
+    }
+    match store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "reason": "database_unreachable" }))
+        }
+    }
 }
 
 /// `GET /health/database` when the database answers.

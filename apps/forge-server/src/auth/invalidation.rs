@@ -54,6 +54,7 @@ impl Invalidation {
                 .query_async(&mut conn)
                 .await;
             if let Err(e) = sent {
+                crate::limits::shared::redis_failed();
                 tracing::warn!(error = %e, "could not publish a cache invalidation");
             }
         });
@@ -66,6 +67,7 @@ pub async fn listen<C: LocalCaches + ?Sized>(caches: web::Data<C>, channel: Stri
     let mut resumed = false;
     loop {
         if let Err(e) = subscribe(&**caches, &url, &channel, resumed).await {
+            crate::limits::shared::redis_failed();
             tracing::warn!(error = %e, "cache invalidation channel lost; reconnecting");
         }
         resumed = true;

@@ -95,6 +95,9 @@ pub struct KeyCache {
     negative: RwLock<HashMap<String, Instant>>,
     /// Bumped by every invalidation, so a load that raced with one is not cached.
     generation: AtomicU64,
+    /// Lookups answered from memory, and those that went to the database (metrics).
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
 }
 
 impl KeyCache {
@@ -105,8 +108,10 @@ impl KeyCache {
         digest: &str,
     ) -> Result<Lookup, StorageError> {
         if let Some(hit) = self.cached(digest) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit);
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let generation = self.generation.load(Ordering::Acquire);
         let Some(record) = store.load_auth(digest).await? else {
             self.remember_unknown(digest);

@@ -103,11 +103,21 @@ async fn run<T: redis::FromRedisValue>(
     for arg in argv {
         invocation.arg(arg);
     }
-    match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async(&mut conn)).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("timed out".into()),
-    }
+    let outcome = match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async(&mut conn)).await
+    {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "timed out".into(),
+    };
+    redis_failed();
+    Err(outcome)
+}
+
+/// Redis calls that failed or timed out since start, limits and invalidation alike (a metric).
+pub static REDIS_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn redis_failed() {
+    REDIS_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// A connection that is made on first use and remade after failures, so an instance starts

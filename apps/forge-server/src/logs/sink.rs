@@ -34,6 +34,11 @@ pub struct LogSink {
 }
 
 impl LogSink {
+    /// Bytes of logs waiting to be written (a metric, read at scrape time).
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The sink and the flusher that must be run (see [`LogFlusher::run`]).
     pub fn new(store: Store) -> (LogSink, LogFlusher) {
         let (tx, rx) = mpsc::channel(QUEUE);

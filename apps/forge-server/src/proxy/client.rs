@@ -11,6 +11,7 @@
 //!
 //! A new inbound dialect or endpoint is one new implementation and one route line.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,6 +21,7 @@ use forge_core::Error;
 use crate::auth::forge_key::{Authenticator, authenticate};
 use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
+use crate::metrics::worker::{RequestObs, WorkerMetrics};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{Call, Target, dispatch};
 use crate::proxy::handle::Proxy;
@@ -94,10 +96,23 @@ pub async fn handle<D: ClientDialect>(
     payload: web::Payload,
     proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
+    metrics: web::Data<Rc<WorkerMetrics>>,
 ) -> Result<HttpResponse, ProxyError> {
-    run(&D::default(), &req, payload, &proxy, &transport)
-        .await
-        .map_err(ProxyError::in_dialect(D::DIALECT))
+    let obs = metrics.request(D::DIALECT.name(), "unknown", req.headers());
+    let mut result = run(&D::default(), &req, payload, &proxy, &transport, &obs).await;
+    obs.set_status(match &result {
+        Ok(resp) => resp.status().as_u16(),
+        Err(error) => error.status(),
+    });
+    if let (Ok(resp), Some(trace_id)) = (&mut result, obs.trace_id())
+        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&trace_id)
+    {
+        resp.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-forge-trace-id"),
+            value,
+        );
+    }
+    result.map_err(ProxyError::in_dialect(D::DIALECT))
 }
 
 async fn run<D: ClientDialect>(
@@ -106,10 +121,12 @@ async fn run<D: ClientDialect>(
     payload: web::Payload,
     proxy: &Proxy,
     transport: &Transport,
+    obs: &RequestObs,
 ) -> Result<HttpResponse, Error> {
     let ctx = dialect.authenticate(&proxy.auth, req).await?;
     let body = read_body(req, payload, proxy.max_body_bytes).await?;
     let (head, mut inbound) = dialect.read(req, &body)?;
+    obs.head(head.endpoint, head.model.as_deref());
     let call = Call {
         req,
         ctx: &ctx,
@@ -120,6 +137,7 @@ async fn run<D: ClientDialect>(
         estimate: estimator(head.prompt, body.clone()),
         reserve_tokens: Call::reserve_for(body.len()),
         max_tokens: head.max_tokens,
+        obs,
     };
     let cx = Attempt {
         req,

@@ -63,13 +63,14 @@ pub async fn generate(
     payload: web::Payload,
     proxy: web::Data<Proxy>,
     transport: web::Data<Transport>,
+    metrics: web::Data<std::rc::Rc<crate::metrics::worker::WorkerMetrics>>,
 ) -> Result<HttpResponse, ProxyError> {
     if let Ok((model, Action::CountTokens)) = parse_target(req.match_info().query("target")) {
         return count_tokens(&req, payload, &proxy, &transport, &model)
             .await
             .map_err(ProxyError::in_dialect(Dialect::Gemini));
     }
-    client::handle::<GenerateContent>(req, payload, proxy, transport).await
+    client::handle::<GenerateContent>(req, payload, proxy, transport, metrics).await
 }
 
 /// No counting endpoint is called: an estimate, as for Anthropic's count_tokens.

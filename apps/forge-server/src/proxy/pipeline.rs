@@ -44,6 +44,10 @@ pub async fn send(
     req: UpstreamRequest,
 ) -> Result<UpstreamResponse, Error> {
     let provider = target.provider.as_str();
+    let mut req = req;
+    if let Some(meter) = &target.meter {
+        req.headers.extend(meter.sent());
+    }
     let mut resp = transport
         .send_within(provider, req, &target.timeouts)
         .await?;
@@ -63,6 +67,7 @@ pub async fn send(
     let body = transport
         .read_body_within(provider, &mut resp, MAX_ERROR_BODY, target.timeouts.idle)
         .await?;
+    upstream_done(target);
     if let Some(meter) = &target.meter {
         meter.capture_response(&body);
     }
@@ -132,6 +137,7 @@ pub async fn relay_answer(
         let watch = Watch {
             outcome: target.outcome.take(),
             meter,
+            close: Some(transport.closing.register()),
         };
         return relay::stream(resp, prefix, shape, provider, target.timeouts, watch).await;
     }
@@ -143,6 +149,7 @@ pub async fn relay_answer(
                 .await?
         }
     };
+    upstream_done(&target);
     // One parse reads the usage and proves the body whole; only a body without usage (or a
     // broken one) is parsed again to tell which.
     let usage = if is_json(&resp) {
@@ -268,7 +275,11 @@ pub async fn translate_stream(
         shape,
         &provider,
         timeouts,
-        Watch { outcome, meter },
+        Watch {
+            outcome,
+            meter,
+            close: Some(transport.closing.register()),
+        },
     )
     .await
 }
@@ -288,7 +299,15 @@ pub async fn read_answer(
             target.timeouts.idle,
         )
         .await?;
+    upstream_done(target);
     answer_from(target, request, &body)
+}
+
+/// The upstream's body was read whole: the attempt's upstream time ends here.
+fn upstream_done(target: &Target) {
+    if let Some(meter) = &target.meter {
+        meter.upstream_done();
+    }
 }
 
 /// A whole answer's body, parsed into the canonical form and metered.
@@ -361,6 +380,7 @@ async fn peek(
             target.timeouts.idle,
         )
         .await?;
+    upstream_done(target);
     Ok(Peeked::Whole(body))
 }
 

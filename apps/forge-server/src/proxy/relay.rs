@@ -21,6 +21,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::config::Timeouts;
 use crate::proxy::transport::UpstreamResponse;
 use crate::routing::outcome::StreamOutcome;
+use crate::shutdown::CloseWatch;
 use crate::usage::meter::Meter;
 
 /// What turns upstream chunks into the client's bytes.
@@ -55,11 +56,13 @@ pub trait Shape: 'static {
     fn content_type(&self) -> &str;
 }
 
-/// Who hears how a stream went: the router (health) and the usage meter.
+/// Who hears how a stream went (the router, for health, and the usage meter), and what ends
+/// it early (the server shutting down).
 #[derive(Default)]
 pub struct Watch {
     pub outcome: Option<StreamOutcome>,
     pub meter: Option<Meter>,
+    pub close: Option<CloseWatch>,
 }
 
 struct Relay<S: Shape> {
@@ -72,6 +75,7 @@ struct Relay<S: Shape> {
     deadline: Option<tokio::time::Instant>,
     outcome: Option<StreamOutcome>,
     meter: Option<Meter>,
+    close: Option<CloseWatch>,
     failure: Option<Error>,
     done: bool,
 }
@@ -91,9 +95,17 @@ impl<S: Shape> Relay<S> {
     /// Ends the stream: what was held, then the error event; the attempt is charged to its
     /// deployment.
     fn fail(&mut self, err: &Error) -> Bytes {
-        self.done = true;
         if let Some(outcome) = &mut self.outcome {
             outcome.fail(err);
+        }
+        self.end_with(err)
+    }
+
+    /// Ends the stream with an error event that is nobody's fault upstream.
+    fn end_with(&mut self, err: &Error) -> Bytes {
+        self.done = true;
+        if let Some(meter) = &self.meter {
+            meter.upstream_done();
         }
         self.failure = Some(err.clone());
         let held = self.shape.take(self.meter.as_ref());
@@ -109,6 +121,9 @@ impl<S: Shape> Relay<S> {
     /// The stream ended cleanly: what was held, after the finish work.
     async fn finish(&mut self) -> Bytes {
         self.done = true;
+        if let Some(meter) = &self.meter {
+            meter.upstream_done();
+        }
         let out = self.shape.take(self.meter.as_ref());
         if let Some(work) = self.shape.on_finish() {
             work.await;
@@ -135,9 +150,18 @@ impl<S: Shape> Relay<S> {
                 return None;
             }
             let (wait, phase) = next_wait(self.idle, self.deadline);
-            let next = match self.upstream.as_mut() {
-                Some(upstream) => tokio::time::timeout(wait, upstream.next()).await,
-                None => Ok(None),
+            let next = match (self.upstream.as_mut(), self.close.as_mut()) {
+                (Some(upstream), Some(close)) => {
+                    match close
+                        .or_closed(tokio::time::timeout(wait, upstream.next()))
+                        .await
+                    {
+                        Some(next) => next,
+                        None => return Some(self.end_with(&shutting_down())),
+                    }
+                }
+                (Some(upstream), None) => tokio::time::timeout(wait, upstream.next()).await,
+                (None, _) => Ok(None),
             };
             let out = match next {
                 Ok(Some(Ok(chunk))) => match self.shape.push(&chunk) {
@@ -193,6 +217,7 @@ pub async fn stream<S: Shape>(
         deadline: total,
         outcome: watch.outcome,
         meter: None,
+        close: watch.close,
         failure: None,
         done: false,
     };
@@ -204,9 +229,16 @@ pub async fn stream<S: Shape>(
     // `Some` once the stream is over before it was committed: what it ended with.
     let mut ended: Option<Result<(), Error>> = None;
     loop {
-        let next = match prefix.take() {
-            Some(bytes) => Ok(Some(Ok(bytes))),
-            None => tokio::time::timeout_at(deadline, upstream.next()).await,
+        let next = match (prefix.take(), relay.close.as_mut()) {
+            (Some(bytes), _) => Ok(Some(Ok(bytes))),
+            (None, Some(close)) => {
+                // Shutting down before the answer began: a plain error response.
+                close
+                    .or_closed(tokio::time::timeout_at(deadline, upstream.next()))
+                    .await
+                    .ok_or_else(shutting_down)?
+            }
+            (None, None) => tokio::time::timeout_at(deadline, upstream.next()).await,
         };
         match next {
             Err(_) => {
@@ -273,6 +305,17 @@ pub async fn stream<S: Shape>(
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
         .streaming(body))
+}
+
+/// What a stream still open when the shutdown grace period ran out ends with.
+fn shutting_down() -> Error {
+    Error::Limited {
+        status: 503,
+        message: "Forge is shutting down: the stream was closed before it finished".into(),
+        retry_after: None,
+        error_type: "service_unavailable".into(),
+        code: "shutting_down".into(),
+    }
 }
 
 /// The upstream's end: `Err` unless the stream was complete.

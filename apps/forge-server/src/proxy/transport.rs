@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 
 use crate::config::Timeouts;
 use crate::proxy::resolve_dns::PublicOnly;
+use crate::shutdown::Closing;
 use actix_tls::connect::Resolver;
 
 pub type UpstreamResponse = awc::ClientResponse;
@@ -27,15 +28,18 @@ pub struct Transport {
     allow_private: bool,
     /// The server's defaults; a route may override them per attempt.
     pub timeouts: Timeouts,
+    /// Ends this worker's open streams when the shutdown grace period runs out.
+    pub closing: Closing,
 }
 
 impl Transport {
-    pub fn new(timeouts: Timeouts, allow_private: bool) -> Self {
+    pub fn new(timeouts: Timeouts, allow_private: bool, closing: Closing) -> Self {
         let client = build_client(timeouts.connect, timeouts.first_byte, allow_private);
         Transport {
             clients: RefCell::new(vec![(timeouts.connect, client)]),
             allow_private,
             timeouts,
+            closing,
         }
     }
 
@@ -223,7 +227,8 @@ mod tests {
                 headers: Vec::new(),
                 body: bytes::Bytes::new(),
             };
-            let err = Transport::new(timeouts(), false)
+            let life = std::sync::Arc::new(crate::shutdown::Lifecycle::default());
+            let err = Transport::new(timeouts(), false, life.worker())
                 .send("p", req)
                 .await
                 .err()

@@ -16,6 +16,8 @@ use forge_core::usage_sniff::{SniffDialect, StreamSniffer};
 
 use crate::limits::charge::Charge;
 use crate::logs::{Capture, Plan};
+use crate::metrics::worker::{AttemptTiming, RequestObs};
+use crate::traces::AttemptSpan;
 use crate::usage::UsageSink;
 use crate::usage::pricing::Pricing;
 
@@ -46,6 +48,10 @@ struct State {
     counted_bytes: usize,
     /// Set when the request's bodies are logged.
     log: Option<Capture>,
+    /// The request's metrics, and when this attempt's upstream exchange happened.
+    obs: RequestObs,
+    timing: AttemptTiming,
+    span: Option<AttemptSpan>,
 }
 
 impl Meter {
@@ -54,6 +60,7 @@ impl Meter {
         sink: Arc<UsageSink>,
         pricing: Arc<Pricing>,
         estimate: PromptEstimate,
+        obs: RequestObs,
     ) -> Meter {
         Meter(Rc::new(RefCell::new(State {
             draft,
@@ -71,6 +78,9 @@ impl Meter {
             output_bytes: 0,
             counted_bytes: 0,
             log: None,
+            obs,
+            timing: AttemptTiming::default(),
+            span: None,
         })))
     }
 
@@ -92,16 +102,42 @@ impl Meter {
         self.0.borrow_mut().charges.push(charge);
     }
 
+    /// The request goes out to the upstream now; returns the trace headers to send with it
+    /// (none unless traces are exported).
+    pub fn sent(&self) -> Vec<(&'static str, String)> {
+        let mut state = self.0.borrow_mut();
+        state.timing.sent = Some(Instant::now());
+        match state.obs.start_attempt(&state.draft) {
+            Some((span, headers)) => {
+                state.span = Some(span);
+                headers
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// The upstream sent its response head.
     pub fn reached(&self) {
-        self.0.borrow_mut().reached = true;
+        let mut state = self.0.borrow_mut();
+        state.reached = true;
+        state.timing.head = Some(Instant::now());
+    }
+
+    /// The upstream's body ended (read whole, or the stream's last event).
+    pub fn upstream_done(&self) {
+        let mut state = self.0.borrow_mut();
+        if state.timing.ended.is_none() {
+            state.timing.ended = Some(Instant::now());
+        }
     }
 
     /// The first content went to the client.
     pub fn first_content(&self) {
         let mut state = self.0.borrow_mut();
         if state.ttft.is_none() {
-            state.ttft = Some(state.started.elapsed());
+            let now = Instant::now();
+            state.ttft = Some(now.saturating_duration_since(state.started));
+            state.timing.first_content = Some(now);
         }
     }
 
@@ -150,15 +186,25 @@ impl Meter {
     pub fn settle(&self, status: u16, error: Option<&Error>, disconnected: bool) {
         let (record, charges) = {
             let mut state = self.0.borrow_mut();
-            if state.settled || !state.reached {
-                state.settled = true;
-                // Nothing reached a provider: the admissions are released with no charge.
-                state.charges.clear();
-                state.log = None;
+            if state.settled {
                 return;
             }
             state.settled = true;
+            if !state.reached {
+                // Nothing reached a provider: the admissions are released with no charge,
+                // and the attempt only counts in the metrics.
+                state.charges.clear();
+                state.log = None;
+                let mut failed = state.draft.clone();
+                failed.status = status;
+                failed.error_class = error.map(error_class);
+                let span = state.span.take();
+                state.obs.attempt(&failed, state.timing, span);
+                return;
+            }
             let record = build(&mut state, status, error, disconnected);
+            let span = state.span.take();
+            state.obs.attempt(&record, state.timing, span);
             if let Some(log) = state.log.take() {
                 log.finish(&record, delivered(&state));
             }

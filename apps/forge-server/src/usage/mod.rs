@@ -91,6 +91,11 @@ impl UsageSink {
         (sink, flusher)
     }
 
+    /// Records waiting for the flusher's next batch (a metric, read at scrape time).
+    pub fn queued(&self) -> usize {
+        lock(&self.pending).records.len()
+    }
+
     /// Queues a settled record, written ahead first; a full or closed queue sends it to the
     /// journal instead.
     pub fn record(&self, record: UsageRecord) {

@@ -49,8 +49,14 @@ async fn health_routes(b: Backend) {
             "redoc": "/redoc",
             "openapi": "/openapi.json",
             "health": "/health",
+            "ready": "/health/ready",
         })
     );
+    for path in ["/health/ready", "/health/ready/"] {
+        let reply = get(&c, &s.url(path), None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        assert_eq!(reply.body, json!({ "status": "ready" }));
+    }
     for path in ["/health", "/health/", "/v1/health", "/v1/health/"] {
         let reply = get(&c, &s.url(path), None).await;
         assert_eq!(reply.status, 200, "{path}");

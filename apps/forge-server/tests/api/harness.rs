@@ -198,6 +198,15 @@ impl Drop for TestServer {
     }
 }
 
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn client() -> Client {
     forge_server::install_crypto_provider();
     Client::builder()

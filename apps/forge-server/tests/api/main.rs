@@ -13,6 +13,7 @@ mod harness;
 mod limits;
 mod logs;
 mod matrix;
+mod metrics;
 mod openapi;
 mod proxy;
 mod responses_api;

@@ -67,6 +67,7 @@ pub(super) async fn admit(
             admitted.ticket,
         )))),
         Err(refused) => {
+            call.obs.refused(&refused);
             let error = refusal_error(&refused);
             let mut resp = call.dialect.error_response(&error);
             if let Refused::Over(rejection) = &refused {

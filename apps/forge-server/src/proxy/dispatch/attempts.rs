@@ -91,6 +91,7 @@ where
         let Some(next) = next else {
             let Some(error) = last else {
                 if let Some(refused) = &deployment_refusal {
+                    call.obs.refused(refused);
                     let mut resp = call.dialect.error_response(&refusal_error(refused));
                     if let Refused::Over(r) = refused {
                         put_headers(&mut resp, &rejection_headers(r));
@@ -115,6 +116,9 @@ where
                 "the routing table changed under a plan".into(),
             ));
         };
+        if let Some(previous) = &tried {
+            call.obs.next_attempt(previous.id == deployment.id);
+        }
         let deployment_charge = match scopes::for_deployment(&deployment) {
             None => None,
             Some(limit) => {
@@ -207,6 +211,7 @@ where
                 tracing::info!(
                     deployment = %deployment.id,
                     attempt = next.number,
+                    trace_id = call.obs.trace_id().as_deref().unwrap_or(""),
                     status = error.status(),
                     error = %error,
                     "upstream attempt failed"

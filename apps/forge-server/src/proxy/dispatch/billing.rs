@@ -68,6 +68,7 @@ impl Billing<'_> {
             self.proxy.usage.clone(),
             self.proxy.pricing.clone(),
             self.call.estimate.clone(),
+            self.call.obs.clone(),
         );
         if let Some(plan) = &self.log {
             meter.log_to(plan, secret);

@@ -20,6 +20,7 @@ use forge_core::Error;
 
 use crate::auth::key_cache::AuthContext;
 use crate::config::Timeouts;
+use crate::metrics::worker::RequestObs;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::handle::Proxy;
 use crate::proxy::resolve;
@@ -89,6 +90,8 @@ pub struct Call<'a> {
     pub reserve_tokens: u64,
     /// The request's own cap on output tokens, held against token budgets.
     pub max_tokens: Option<u64>,
+    /// The request's metrics, which every attempt's meter reports to.
+    pub obs: &'a RequestObs,
 }
 
 impl Call<'_> {

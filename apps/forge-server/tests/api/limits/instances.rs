@@ -1,7 +1,6 @@
 //! Several forge-server processes sharing PostgreSQL and the real Redis: limits hold across
 //! them, and a revoked key stops working on every instance.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,14 +50,6 @@ impl Drop for Cluster {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn unique(prefix: &str) -> String {
     let mut bytes = [0u8; 6];
     getrandom::fill(&mut bytes).unwrap();
@@ -93,7 +84,7 @@ async fn cluster(n: usize, config: &str) -> Cluster {
     assert!(status.success());
     let mut instances = Vec::new();
     for i in 0..n {
-        let port = free_port();
+        let port = crate::harness::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_forge-server"))
             .env("FORGE_BIND", format!("127.0.0.1:{port}"))
             .env("FORGE_CONFIG", &config_path)

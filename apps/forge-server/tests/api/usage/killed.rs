@@ -1,53 +1,13 @@
 //! A process killed with SIGKILL loses no usage record: every answered request is recorded
 //! once after a restart on the same data directory (the write-ahead file is replayed).
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
+use super::process::{spawn, stored, wait_up};
 use crate::harness::{client, read};
 use crate::routing::common::{KEY, chat_body, key_digest, openai, openai_provider};
-
-fn spawn(dir: &Path, config: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_forge-server"))
-        .env("FORGE_BIND", format!("127.0.0.1:{port}"))
-        .env("FORGE_CONFIG", config)
-        .env("FORGE_DATA_DIR", dir)
-        .env("FORGE_ALLOW_PRIVATE_UPSTREAMS", "true")
-        .env("FORGE_WORKERS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_up(base: &str) {
-    let c = client();
-    let started = Instant::now();
-    while !c
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(started.elapsed() < Duration::from_secs(20), "never came up");
-        actix_rt::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn stored(dir: &Path) -> usize {
-    let url = format!("sqlite://{}", dir.join("forge.db").display());
-    let store = forge_storage::Store::connect(&url).await.unwrap();
-    let (total, _) = store
-        .usage_page(forge_storage::UsageFilter::default(), 0, 1)
-        .await
-        .unwrap();
-    usize::try_from(total).unwrap()
-}
 
 #[actix_rt::test]
 async fn no_answered_request_is_lost_to_sigkill() {
@@ -63,11 +23,7 @@ async fn no_answered_request_is_lost_to_sigkill() {
         ),
     )
     .unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let c = client();
     let body = chat_body("m", false);
@@ -76,7 +32,7 @@ async fn no_answered_request_is_lost_to_sigkill() {
     // flush landing in that millisecond would leave nothing to prove: then once more.
     for round in 0.. {
         assert!(round < 3, "every kill came after a flush");
-        let mut child = spawn(&dir, &config, port);
+        let mut child = spawn(&dir, &config, port, &[]);
         wait_up(&base).await;
         for _ in 0..30 {
             let replies = join_all((0..20).map(|_| async {
@@ -99,7 +55,7 @@ async fn no_answered_request_is_lost_to_sigkill() {
         }
     }
 
-    let mut child = spawn(&dir, &config, port);
+    let mut child = spawn(&dir, &config, port, &[]);
     wait_up(&base).await;
     let started = Instant::now();
     let mut now = stored(&dir).await;

@@ -2,6 +2,8 @@
 //! upstreams reported, nothing lost on shutdown or while the database is down.
 
 mod accounting;
-mod common;
+pub mod common;
+mod drain;
 mod durability;
 mod killed;
+mod process;
