@@ -126,6 +126,11 @@ def attrs(span: trace_pb2.Span) -> dict:
     return out
 
 
+def strings(value) -> list:
+    """An OTLP string array attribute's values."""
+    return [v.string_value for v in value.values]
+
+
 @pytest.fixture(scope="module")
 def tools_upstream():
     upstream = OpenAiToolsUpstream(TOOLS_KEY, ["tools-model"], "Traced reply.")
@@ -239,7 +244,9 @@ def test_a_failover_is_one_server_span_with_a_child_per_attempt(traced, tools_up
     assert s["gen_ai.request.model"] == "tools-model"
     assert s["gen_ai.usage.input_tokens"] > 0 and s["gen_ai.usage.output_tokens"] > 0
     assert s["forge.streamed"] is stream
+    assert strings(s["gen_ai.response.finish_reasons"]) == ["stop"]
     assert "error.type" not in s
+    assert "gen_ai.response.finish_reasons" not in f
 
     # The upstream got the served attempt's own context.
     sent = tools_upstream.headers[seen:]
@@ -260,3 +267,26 @@ def test_the_service_name_comes_from_the_environment(traced):
         services = {service for service, span in receiver.spans.spans
                     if span.trace_id.hex() == trace_id}
     assert services == {"forge-e2e"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_translated_answer_reports_its_finish_reason(traced, stream):
+    """Anthropic Messages in, an OpenAI-compatible upstream out: the canonical form's reason."""
+    server, receiver = traced
+    trace_id = hashlib.md5(f"{receiver.port}-messages-{stream}".encode()).hexdigest()
+    res = requests.post(
+        server.api + "/messages",
+        headers={"x-api-key": STATIC_KEY, "anthropic-version": "2023-06-01",
+                 "traceparent": f"00-{trace_id}-{CLIENT_SPAN}-01"},
+        json={"model": "m", "max_tokens": 64, "stream": stream,
+              "messages": [{"role": "user", "content": "hello"}]},
+        timeout=30,
+    )
+    assert res.status_code == 200, res.text
+    # The failing deployment may be cooling down from the tests before: 2 or 3 spans.
+    spans = receiver.spans.of_trace(trace_id, 2)
+    served = [attrs(s) for s in spans
+              if s.kind == trace_pb2.Span.SPAN_KIND_CLIENT
+              and attrs(s)["gen_ai.provider.name"] == "tools"]
+    assert len(served) == 1
+    assert strings(served[0]["gen_ai.response.finish_reasons"]) == ["stop"]

@@ -19,7 +19,7 @@ use actix_web::http::header::HeaderMap;
 use forge_core::usage_record::UsageRecord;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
@@ -228,6 +228,21 @@ pub struct AttemptSpan {
 }
 
 impl AttemptSpan {
+    /// `gen_ai.response.finish_reasons`, as the upstream (or the canonical form) names them.
+    pub fn finish_reasons(&self, reasons: &[String]) {
+        if reasons.is_empty() {
+            return;
+        }
+        let values = reasons
+            .iter()
+            .map(|r| StringValue::from(r.clone()))
+            .collect();
+        self.cx.span().set_attribute(KeyValue::new(
+            "gen_ai.response.finish_reasons",
+            Value::Array(Array::String(values)),
+        ));
+    }
+
     /// The attempt settled with `record`; `ended` is when its upstream exchange ended.
     pub fn finish(self, record: &UsageRecord, ended: Option<Instant>) {
         let span = self.cx.span();

@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use forge_core::Error;
 use forge_core::canonical::{ChatRequest, ChatResponse};
 use forge_core::upstream::UpstreamRequest;
-use forge_core::usage_sniff::{SniffDialect, usage_from_body};
+use forge_core::usage_sniff::{BodyFacts, SniffDialect, body_facts};
 use futures_util::StreamExt;
 
 use crate::proxy::dispatch::Target;
@@ -152,10 +152,13 @@ pub async fn relay_answer(
     upstream_done(&target);
     // One parse reads the usage and proves the body whole; only a body without usage (or a
     // broken one) is parsed again to tell which.
-    let usage = if is_json(&resp) {
-        usage_from_body(how.usage, &body)
+    let BodyFacts {
+        usage,
+        finish_reasons,
+    } = if is_json(&resp) {
+        body_facts(how.usage, &body)
     } else {
-        None
+        BodyFacts::default()
     };
     if usage.is_none()
         && is_json(&resp)
@@ -171,6 +174,9 @@ pub async fn relay_answer(
         meter.capture_response(&body);
         if let Some(usage) = usage {
             meter.set_usage(usage);
+        }
+        for reason in &finish_reasons {
+            meter.finish_reason(reason);
         }
     }
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::OK);
@@ -322,6 +328,7 @@ fn answer_from(
     }
     if let Some(meter) = &target.meter {
         meter.set_usage(answer.usage);
+        meter.finish_reason(answer.finish_reason.as_openai());
         meter.capture_response(body);
     }
     Ok(answer)

@@ -357,6 +357,7 @@ fn meter_events(meter: &Meter, events: &[StreamEvent]) {
                 meter.add_output_text(text)
             }
             StreamEvent::ToolCallArgumentsDelta { fragment, .. } => meter.add_output_text(fragment),
+            StreamEvent::Finish { reason } => meter.finish_reason(reason.as_openai()),
             _ => {}
         }
     }

@@ -52,6 +52,9 @@ struct State {
     obs: RequestObs,
     timing: AttemptTiming,
     span: Option<AttemptSpan>,
+    /// Finish reasons of a body or translated stream (a sniffed stream keeps its own);
+    /// kept only when the attempt is traced.
+    finish_reasons: Vec<String>,
 }
 
 impl Meter {
@@ -81,6 +84,7 @@ impl Meter {
             obs,
             timing: AttemptTiming::default(),
             span: None,
+            finish_reasons: Vec::new(),
         })))
     }
 
@@ -152,6 +156,14 @@ impl Meter {
         into.merge_max(usage);
     }
 
+    /// Notes why the answer ended, for the attempt's span (nothing when untraced).
+    pub fn finish_reason(&self, reason: &str) {
+        let mut state = self.0.borrow_mut();
+        if state.span.is_some() && !state.finish_reasons.iter().any(|r| r == reason) {
+            state.finish_reasons.push(reason.to_owned());
+        }
+    }
+
     pub fn add_output_text(&self, text: &str) {
         let mut state = self.0.borrow_mut();
         if state.output.len() < 1024 * 1024 {
@@ -204,6 +216,13 @@ impl Meter {
             }
             let record = build(&mut state, status, error, disconnected);
             let span = state.span.take();
+            if let Some(span) = &span {
+                let sniffed = state.sniffer.as_ref().map(StreamSniffer::finish_reasons);
+                match sniffed {
+                    Some(reasons) if !reasons.is_empty() => span.finish_reasons(reasons),
+                    _ => span.finish_reasons(&state.finish_reasons),
+                }
+            }
             state.obs.attempt(&record, state.timing, span);
             if let Some(log) = state.log.take() {
                 log.finish(&record, delivered(&state));

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::lenient::{Count, Obj, Text};
-use super::{Observed, State};
+use super::{BodyFacts, Observed, State, note_finish};
 use crate::canonical::Usage;
 
 /// Every key the reader acts on contains one of these (`tool_use` matches the block
@@ -70,11 +70,29 @@ struct Body {
     usage: Obj<WireUsage>,
 }
 
-pub(super) fn body_usage(body: &[u8]) -> Option<Usage> {
-    let body: Body = serde_json::from_slice(body).ok()?;
-    let mut tally = Tally::default();
-    tally.merge(&body.usage.0?);
-    Some(tally.canonical())
+/// A whole message: its usage and `stop_reason`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Message<'a> {
+    usage: Obj<WireUsage>,
+    #[serde(borrow)]
+    stop_reason: Text<'a>,
+}
+
+pub(super) fn body_facts(body: &[u8]) -> BodyFacts {
+    let Ok(body) = serde_json::from_slice::<Message>(body) else {
+        return BodyFacts::default();
+    };
+    let mut finish_reasons = Vec::new();
+    note_finish(&mut finish_reasons, body.stop_reason.as_str());
+    BodyFacts {
+        usage: body.usage.0.map(|u| {
+            let mut tally = Tally::default();
+            tally.merge(&u);
+            tally.canonical()
+        }),
+        finish_reasons,
+    }
 }
 
 /// Any stream event; the fields read do not depend on its `type`.
@@ -118,6 +136,9 @@ struct Delta<'a> {
     /// `input_json_delta`, of client and server tool calls alike: both are model output.
     #[serde(borrow)]
     partial_json: Text<'a>,
+    /// `message_delta`.
+    #[serde(borrow)]
+    stop_reason: Text<'a>,
 }
 
 pub(super) fn observe(data: &str, state: &mut State) -> Observed {
@@ -153,6 +174,7 @@ pub(super) fn observe(data: &str, state: &mut State) -> Observed {
         state.out.push(delta.text.as_str());
         state.out.push(delta.thinking.as_str());
         state.out.push(delta.partial_json.as_str());
+        note_finish(&mut state.finish_reasons, delta.stop_reason.as_str());
     }
     Observed::default()
 }

@@ -4,12 +4,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::lenient::{Count, List, Obj, Text};
-use super::{Observed, State};
+use super::{BodyFacts, Observed, State, note_finish};
 use crate::canonical::Usage;
 
-/// The keys the reader acts on: `usageMetadata`, a part's `text` (answer or thought) and
-/// `functionCall`.
-pub(super) const NEEDLES: [&str; 3] = ["usageMetadata", "text", "functionCall"];
+/// The keys the reader acts on: `usageMetadata`, a part's `text` (answer or thought),
+/// `functionCall` and a candidate's `finishReason`.
+pub(super) const NEEDLES: [&str; 4] = ["usageMetadata", "text", "functionCall", "finishReason"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -42,23 +42,42 @@ impl UsageMetadata {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct BodyUsage {
+struct BodyUsage<'a> {
     usage_metadata: Obj<UsageMetadata>,
+    #[serde(borrow)]
+    candidates: List<Finish<'a>>,
 }
 
-pub(super) fn body_usage(body: &[u8]) -> Option<Usage> {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Finish<'a> {
+    #[serde(borrow)]
+    finish_reason: Text<'a>,
+}
+
+pub(super) fn body_facts(body: &[u8]) -> BodyFacts {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    let usage = if first == Some(&b'[') {
+    let chunks = if first == Some(&b'[') {
         // A stream without `alt=sse`: one array of responses.
-        let chunks: List<BodyUsage> = serde_json::from_slice(body).ok()?;
-        chunks.0.into_iter().rev().find_map(|c| c.usage_metadata.0)
+        serde_json::from_slice::<List<BodyUsage>>(body).map(|l| l.0)
     } else {
-        serde_json::from_slice::<BodyUsage>(body)
-            .ok()?
-            .usage_metadata
-            .0
+        serde_json::from_slice::<BodyUsage>(body).map(|b| vec![b])
     };
-    usage.map(|u| u.canonical())
+    let Ok(chunks) = chunks else {
+        return BodyFacts::default();
+    };
+    let mut finish_reasons = Vec::new();
+    for candidate in chunks.iter().flat_map(|c| &c.candidates.0) {
+        note_finish(&mut finish_reasons, candidate.finish_reason.as_str());
+    }
+    BodyFacts {
+        usage: chunks
+            .into_iter()
+            .rev()
+            .find_map(|c| c.usage_metadata.0)
+            .map(|u| u.canonical()),
+        finish_reasons,
+    }
 }
 
 /// A `GenerateContentResponse`.
@@ -72,9 +91,12 @@ struct Chunk<'a> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
+#[serde(rename_all = "camelCase")]
 struct Candidate<'a> {
     #[serde(borrow)]
     content: Obj<Content<'a>>,
+    #[serde(borrow)]
+    finish_reason: Text<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +128,9 @@ pub(super) fn observe(data: &str, state: &mut State) -> Observed {
     let Ok(chunk) = serde_json::from_str::<Chunk>(data) else {
         return Observed::default();
     };
+    for candidate in &chunk.candidates.0 {
+        note_finish(&mut state.finish_reasons, candidate.finish_reason.as_str());
+    }
     // Every candidate counts: with `candidateCount > 1` all of them are billed.
     for content in chunk
         .candidates

@@ -36,6 +36,12 @@
 //! - Gemini: the last chunk's `usageMetadata` (each chunk repeats the running totals).
 //! - Responses: `response.usage` of `response.completed`, `response.incomplete` or
 //!   `response.failed`.
+//!
+//! # Finish reasons
+//!
+//! Read alongside usage, for traces (`gen_ai.response.finish_reasons`), as the upstream
+//! spells them: OpenAI's `finish_reason`, Anthropic's `stop_reason`, Gemini's
+//! `finishReason`, and for the Responses API `incomplete_details.reason`, else `status`.
 
 mod anthropic;
 mod gemini;
@@ -76,8 +82,15 @@ impl SniffDialect {
         match self {
             // `_call` covers `tool_calls` and the legacy `function_call`, the only
             // containers of `arguments` and tool-call names.
-            SniffDialect::OpenAiChat => &["usage", "content", "refusal", "reasoning", "_call"],
-            SniffDialect::OpenAiCompletions => &["usage", "text"],
+            SniffDialect::OpenAiChat => &[
+                "usage",
+                "content",
+                "refusal",
+                "reasoning",
+                "_call",
+                "finish_reason",
+            ],
+            SniffDialect::OpenAiCompletions => &["usage", "text", "finish_reason"],
             SniffDialect::OpenAiEmbeddings => &["usage"],
             SniffDialect::OpenAiResponses => &responses::NEEDLES,
             SniffDialect::Anthropic => &anthropic::NEEDLES,
@@ -90,12 +103,41 @@ impl SniffDialect {
 /// not JSON. A Gemini body may also be the JSON array a stream without `alt=sse` sends:
 /// the last element with `usageMetadata` counts.
 pub fn usage_from_body(dialect: SniffDialect, body: &[u8]) -> Option<Usage> {
+    body_facts(dialect, body).usage
+}
+
+/// What a whole response body reports, read in one parse.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BodyFacts {
+    pub usage: Option<Usage>,
+    /// Distinct finish reasons, in choice order.
+    pub finish_reasons: Vec<String>,
+}
+
+/// [`usage_from_body`] with the body's finish reasons.
+pub fn body_facts(dialect: SniffDialect, body: &[u8]) -> BodyFacts {
     match dialect {
-        SniffDialect::OpenAiChat | SniffDialect::OpenAiCompletions => openai::body_usage(body),
-        SniffDialect::OpenAiEmbeddings => openai::embeddings_body_usage(body),
-        SniffDialect::OpenAiResponses => responses::body_usage(body),
-        SniffDialect::Anthropic => anthropic::body_usage(body),
-        SniffDialect::Gemini => gemini::body_usage(body),
+        SniffDialect::OpenAiChat | SniffDialect::OpenAiCompletions => openai::body_facts(body),
+        SniffDialect::OpenAiEmbeddings => BodyFacts {
+            usage: openai::embeddings_body_usage(body),
+            finish_reasons: Vec::new(),
+        },
+        SniffDialect::OpenAiResponses => responses::body_facts(body),
+        SniffDialect::Anthropic => anthropic::body_facts(body),
+        SniffDialect::Gemini => gemini::body_facts(body),
+    }
+}
+
+/// At most this many distinct finish reasons are kept (one per choice, bounded).
+const MAX_FINISH_REASONS: usize = 8;
+
+/// Adds a reason unless it is empty, already there, or the list is full.
+fn note_finish(reasons: &mut Vec<String>, reason: &str) {
+    if !reason.is_empty()
+        && reasons.len() < MAX_FINISH_REASONS
+        && !reasons.iter().any(|r| r == reason)
+    {
+        reasons.push(reason.to_owned());
     }
 }
 
@@ -114,6 +156,7 @@ struct State {
     usage: Option<Usage>,
     anthropic: anthropic::Tally,
     out: OutputText,
+    finish_reasons: Vec<String>,
 }
 
 /// Follows one upstream SSE stream, event by event, for its usage and output text.
@@ -181,6 +224,11 @@ impl StreamSniffer {
         self.state.out.overflow()
     }
 
+    /// The finish reasons the stream reported so far (see the module docs).
+    pub fn finish_reasons(&self) -> &[String] {
+        &self.state.finish_reasons
+    }
+
     /// Whether any output (text, reasoning, a tool call) was delivered.
     pub fn saw_content(&self) -> bool {
         self.state.out.saw_content()
@@ -200,6 +248,8 @@ fn may_matter(data: &str, needles: &[&str]) -> bool {
 
 #[cfg(test)]
 mod anthropic_tests;
+#[cfg(test)]
+mod finish_tests;
 #[cfg(test)]
 mod gemini_tests;
 #[cfg(test)]

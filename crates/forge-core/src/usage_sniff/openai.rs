@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::lenient::{Count, List, Obj, Text};
-use super::{Observed, State};
+use super::{BodyFacts, Observed, State, note_finish};
 use crate::canonical::Usage;
 
 /// `usage` of chat completions and completions (`CompletionUsage`).
@@ -60,13 +60,32 @@ impl WireUsage {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Body {
+struct Body<'a> {
     usage: Obj<WireUsage>,
+    #[serde(borrow)]
+    choices: List<Finish<'a>>,
 }
 
-pub(super) fn body_usage(body: &[u8]) -> Option<Usage> {
-    let body: Body = serde_json::from_slice(body).ok()?;
-    body.usage.0.map(|u| u.canonical())
+/// A choice's `finish_reason` (chat and completions, whole bodies and chunks alike).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Finish<'a> {
+    #[serde(borrow)]
+    finish_reason: Text<'a>,
+}
+
+pub(super) fn body_facts(body: &[u8]) -> BodyFacts {
+    let Ok(body) = serde_json::from_slice::<Body>(body) else {
+        return BodyFacts::default();
+    };
+    let mut finish_reasons = Vec::new();
+    for choice in &body.choices.0 {
+        note_finish(&mut finish_reasons, choice.finish_reason.as_str());
+    }
+    BodyFacts {
+        usage: body.usage.0.map(|u| u.canonical()),
+        finish_reasons,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +123,8 @@ struct ChatChunk<'a> {
 struct ChatChoice<'a> {
     #[serde(borrow)]
     delta: Obj<Delta<'a>>,
+    #[serde(borrow)]
+    finish_reason: Text<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +178,9 @@ pub(super) fn observe_chat(data: &str, state: &mut State) -> Observed {
     let Ok(chunk) = serde_json::from_str::<ChatChunk>(data) else {
         return Observed::default();
     };
+    for choice in &chunk.choices.0 {
+        note_finish(&mut state.finish_reasons, choice.finish_reason.as_str());
+    }
     // Every choice counts: with `n > 1` all of them are generated and billed.
     for delta in chunk.choices.0.iter().filter_map(|c| c.delta.0.as_ref()) {
         for text in [
@@ -196,6 +220,8 @@ struct CompletionChunk<'a> {
 struct CompletionChoice<'a> {
     #[serde(borrow)]
     text: Text<'a>,
+    #[serde(borrow)]
+    finish_reason: Text<'a>,
 }
 
 pub(super) fn observe_completions(data: &str, state: &mut State) -> Observed {
@@ -204,6 +230,7 @@ pub(super) fn observe_completions(data: &str, state: &mut State) -> Observed {
     };
     for choice in &chunk.choices.0 {
         state.out.push(choice.text.as_str());
+        note_finish(&mut state.finish_reasons, choice.finish_reason.as_str());
     }
     take_usage(chunk.choices.0.is_empty(), chunk.usage, state)
 }

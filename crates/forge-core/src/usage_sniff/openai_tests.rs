@@ -213,9 +213,12 @@ fn escaped_text_is_decoded() {
 #[test]
 fn the_prefilter_skips_chunks_without_readable_fields() {
     let needles = SniffDialect::OpenAiChat.needles();
-    // A finishing chunk of a stream without include_usage.
-    let finish = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-        "choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]});
-    assert!(!may_matter(&finish.to_string(), needles));
+    // A role-only chunk, as some hosts open a stream.
+    let role = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": {"role": "assistant"}}]});
+    assert!(!may_matter(&role.to_string(), needles));
+    // A finishing chunk is read, for its finish reason.
+    let finish = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+    assert!(may_matter(&finish.to_string(), needles));
     assert!(may_matter(&openai_chat_text()[4], needles));
 }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::lenient::{Count, Obj, Text};
-use super::{Observed, State};
+use super::{BodyFacts, Observed, State, note_finish};
 use crate::canonical::Usage;
 
 /// Events whose `response` carries the final usage.
@@ -74,13 +74,47 @@ impl WireUsage {
 /// The response object (a body, or an event's `response`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Response {
+struct Response<'a> {
     usage: Obj<WireUsage>,
+    #[serde(borrow)]
+    status: Text<'a>,
+    #[serde(borrow)]
+    incomplete_details: Obj<Incomplete<'a>>,
 }
 
-pub(super) fn body_usage(body: &[u8]) -> Option<Usage> {
-    let body: Response = serde_json::from_slice(body).ok()?;
-    body.usage.0.map(|u| u.canonical())
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Incomplete<'a> {
+    #[serde(borrow)]
+    reason: Text<'a>,
+}
+
+impl Response<'_> {
+    /// Why it ended: the incomplete reason (`max_output_tokens`, `content_filter`), else
+    /// the status (`completed`, `failed`, `cancelled`).
+    fn finish_reason(&self) -> &str {
+        match self
+            .incomplete_details
+            .0
+            .as_ref()
+            .map(|d| d.reason.as_str())
+        {
+            Some(reason) if !reason.is_empty() => reason,
+            _ => self.status.as_str(),
+        }
+    }
+}
+
+pub(super) fn body_facts(body: &[u8]) -> BodyFacts {
+    let Ok(body) = serde_json::from_slice::<Response>(body) else {
+        return BodyFacts::default();
+    };
+    let mut finish_reasons = Vec::new();
+    note_finish(&mut finish_reasons, body.finish_reason());
+    BodyFacts {
+        usage: body.usage.0.map(|u| u.canonical()),
+        finish_reasons,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,7 +124,8 @@ struct Event<'a> {
     kind: Text<'a>,
     #[serde(borrow)]
     delta: Text<'a>,
-    response: Obj<Response>,
+    #[serde(borrow)]
+    response: Obj<Response<'a>>,
 }
 
 pub(super) fn observe(data: &str, state: &mut State) -> Observed {
@@ -101,9 +136,12 @@ pub(super) fn observe(data: &str, state: &mut State) -> Observed {
     if TEXT_DELTAS.contains(&kind) {
         state.out.push(ev.delta.as_str());
     } else if TERMINAL.contains(&kind)
-        && let Some(u) = ev.response.0.and_then(|r| r.usage.0)
+        && let Some(response) = ev.response.0
     {
-        state.usage = Some(u.canonical());
+        note_finish(&mut state.finish_reasons, response.finish_reason());
+        if let Some(u) = response.usage.0 {
+            state.usage = Some(u.canonical());
+        }
     }
     Observed::default()
 }
