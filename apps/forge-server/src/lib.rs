@@ -17,6 +17,7 @@ pub mod routes;
 pub mod routing;
 pub mod secrets;
 pub mod shutdown;
+pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod traces;
@@ -175,6 +176,8 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     install_crypto_provider();
     let routing = Arc::new(load_config(&mut settings)?);
     let secrets = secrets::load(&settings.data_dir)?;
+    let listener = startup::bind(settings.bind)?;
+    let starting = startup::Starting::serve(listener.try_clone()?)?;
     migrate(&settings).await?;
     let store = Store::connect(&settings.database_url()).await?;
     let secret_box = secret_box(&secrets);
@@ -301,8 +304,8 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
-    let server = server.bind(settings.bind)?;
-    let addr = server.addrs().first().copied().unwrap_or(settings.bind);
+    let addr = listener.local_addr()?;
+    let server = server.listen(listener)?;
     let (metrics_server, metrics_addr) = match settings.metrics_bind {
         Some(bind) => {
             let store = web::Data::new(state.store.clone());
@@ -312,9 +315,12 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
         }
         None => (None, None),
     };
+    let server = server.run();
+    // The real workers accept on the socket now; the placeholder lets go of it.
+    starting.finish().await;
     Ok(Forge {
         addr,
-        server: server.run(),
+        server,
         state,
         flusher,
         log_flusher,

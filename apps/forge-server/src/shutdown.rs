@@ -213,6 +213,18 @@ impl Drop for CloseWatch {
     }
 }
 
+/// What a request or stream still open when the grace period ran out ends with: a 503 the
+/// router does not retry elsewhere (every deployment is in the same process).
+pub fn shutting_down(what: &str) -> forge_core::Error {
+    forge_core::Error::Limited {
+        status: 503,
+        message: format!("Forge is shutting down: {what}"),
+        retry_after: None,
+        error_type: "service_unavailable".into(),
+        code: "shutting_down".into(),
+    }
+}
+
 /// Drains a running server (see `Forge::drainer`).
 #[derive(Clone)]
 pub struct Drainer {

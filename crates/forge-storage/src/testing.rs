@@ -38,11 +38,7 @@ pub async fn scratch_postgres(admin_url: &str) -> Result<String, StorageError> {
 /// refuses names it did not make, and reports but does not retry failures.
 pub async fn drop_postgres(admin_url: &str, url: &str) -> Result<(), StorageError> {
     let name = database_name(url);
-    let safe = name.starts_with(PG_PREFIX)
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if !safe {
+    if !is_scratch(name) {
         return Err(StorageError::Url("not a scratch database".to_owned()));
     }
     let mut conn = AsyncPgConnection::establish(admin_url)
@@ -51,6 +47,58 @@ pub async fn drop_postgres(admin_url: &str, url: &str) -> Result<(), StorageErro
     conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
     Ok(())
+}
+
+/// A PostgreSQL session a test holds open, to run statements of its own (hold a lock
+/// across another process's work, end connections).
+pub struct PgSession(AsyncPgConnection);
+
+impl PgSession {
+    pub async fn open(url: &str) -> Result<PgSession, StorageError> {
+        AsyncPgConnection::establish(url)
+            .await
+            .map(PgSession)
+            .map_err(|e| StorageError::Pool(e.to_string()))
+    }
+
+    /// Runs `sql` (one or more statements; rows are discarded).
+    pub async fn execute(&mut self, sql: &str) -> Result<(), StorageError> {
+        Ok(self.0.batch_execute(sql).await?)
+    }
+}
+
+/// Makes a scratch database unreachable, as when its server goes away (new connections
+/// refused, open ones ended), or reachable again.
+pub async fn set_reachable(
+    admin_url: &str,
+    url: &str,
+    reachable: bool,
+) -> Result<(), StorageError> {
+    let name = database_name(url);
+    if !is_scratch(name) {
+        return Err(StorageError::Url("not a scratch database".to_owned()));
+    }
+    let mut admin = PgSession::open(admin_url).await?;
+    admin
+        .execute(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+        ))
+        .await?;
+    if !reachable {
+        admin
+            .execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await?;
+    }
+    Ok(())
+}
+
+fn is_scratch(name: &str) -> bool {
+    name.starts_with(PG_PREFIX)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// A path under the temp dir that does not exist yet.

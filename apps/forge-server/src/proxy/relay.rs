@@ -309,13 +309,7 @@ pub async fn stream<S: Shape>(
 
 /// What a stream still open when the shutdown grace period ran out ends with.
 fn shutting_down() -> Error {
-    Error::Limited {
-        status: 503,
-        message: "Forge is shutting down: the stream was closed before it finished".into(),
-        retry_after: None,
-        error_type: "service_unavailable".into(),
-        code: "shutting_down".into(),
-    }
+    crate::shutdown::shutting_down("the stream was closed before it finished")
 }
 
 /// The upstream's end: `Err` unless the stream was complete.

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 
 use crate::config::Timeouts;
 use crate::proxy::resolve_dns::PublicOnly;
-use crate::shutdown::Closing;
+use crate::shutdown::{Closing, shutting_down};
 use actix_tls::connect::Resolver;
 
 pub type UpstreamResponse = awc::ClientResponse;
@@ -88,11 +88,15 @@ impl Transport {
         for (name, value) in &req.headers {
             builder = builder.insert_header((*name, value.as_str()));
         }
+        // At the end of the shutdown grace period, a request still waiting for its answer
+        // gets a 503 rather than a connection dropped a few seconds later.
+        let mut close = self.closing.register();
         let sent = match req.method {
-            Method::Get => builder.send().await,
-            Method::Post => builder.send_body(req.body).await,
+            Method::Get => close.or_closed(builder.send()).await,
+            Method::Post => close.or_closed(builder.send_body(req.body)).await,
         };
-        sent.map_err(|e| send_error(provider, e))
+        sent.ok_or_else(|| shutting_down("the request ended before the upstream answered"))?
+            .map_err(|e| send_error(provider, e))
     }
 
     /// Reads a whole (non-streamed) body with the server's idle timeout.
@@ -149,8 +153,17 @@ impl Transport {
         idle: Duration,
     ) -> Result<Bytes, Error> {
         let mut buf = BytesMut::from(first);
+        let mut close = self.closing.register();
         loop {
-            match tokio::time::timeout(idle, resp.next()).await {
+            let next = close
+                .or_closed(tokio::time::timeout(idle, resp.next()))
+                .await;
+            let Some(next) = next else {
+                return Err(shutting_down(
+                    "the request ended before the upstream's answer was complete",
+                ));
+            };
+            match next {
                 Err(_) => {
                     return Err(Error::UpstreamTimeout {
                         provider: provider.to_owned(),

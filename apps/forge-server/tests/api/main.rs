@@ -16,6 +16,7 @@ mod matrix;
 mod metrics;
 mod openapi;
 mod proxy;
+mod readiness;
 mod responses_api;
 mod routing;
 mod stats;

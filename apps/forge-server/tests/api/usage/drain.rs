@@ -178,3 +178,51 @@ async fn streams_open_past_the_grace_period_end_with_an_error_event() {
     assert!(records.iter().all(|r| r.error_class.is_some()));
     let _ = std::fs::remove_dir_all(&s.dir);
 }
+
+#[actix_rt::test]
+async fn requests_still_waiting_for_an_answer_at_the_end_of_the_grace_period_get_a_503() {
+    let fake = FakeOpenAi::start(FakeOpenAiConfig::default());
+    fake.set_fault(Fault::HangBeforeHeaders, FaultMode::Always);
+    let mut s = start(&fake, "1").await;
+    let c = wide_client();
+    let tasks: Vec<_> = [false, true]
+        .into_iter()
+        .map(|stream| {
+            let req = c
+                .post(format!("{}/v1/chat/completions", s.base))
+                .insert_header(("authorization", format!("Bearer {KEY}")));
+            actix_rt::spawn(async move {
+                let mut resp = req.send_json(&chat_body("m", stream)).await.unwrap();
+                let body = resp.body().await.unwrap_or_default();
+                (resp.status().as_u16(), body)
+            })
+        })
+        .collect();
+    // Both requests are at the upstream, which never answers.
+    let started = Instant::now();
+    while fake.request_count() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "requests never reached the upstream"
+        );
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = Instant::now();
+    terminate(&s.child);
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        let waited = signalled.elapsed();
+        let body: serde_json::Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| panic!("not JSON after {waited:?}: {body:?}\n{}", log(&s.dir)));
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"]["code"], "shutting_down", "{body}");
+        // At the end of the grace period (1 s), not at actix's forced close 5 s later.
+        assert!(
+            waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+            "answered after {waited:?}"
+        );
+    }
+    let status = wait_exit(&mut s.child, Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
+    let _ = std::fs::remove_dir_all(&s.dir);
+}

@@ -6,4 +6,4 @@ pub mod common;
 mod drain;
 mod durability;
 mod killed;
-mod process;
+pub mod process;
