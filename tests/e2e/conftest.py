@@ -3,7 +3,7 @@ Gemini fakes that check their keys) and `forge-server` on free ports with a temp
 directory, one of each per session; plus the in-process stubs of stub_upstreams.py.
 
 Binaries come from $FORGE_BIN_DIR (default: <repo>/target/debug); build them first with
-`cargo build -p forge-server -p forge-testkit -p forge-cli`. Readiness is polled (`/health`, the
+`cargo build -p forge-server -p forge-testkit -p forge-cli`. Readiness is polled (`/health/ready`, the
 upstream's "listening on" line) against a deadline; nothing sleeps a fixed time.
 """
 
@@ -146,17 +146,18 @@ def fault_proxy() -> FaultProxy:
 
 
 def wait_healthy(proc: subprocess.Popen, url: str, deadline: float) -> bool:
-    """True once GET /health answers healthy; False if the process exits first."""
+    """True once GET /health/ready answers ready (the port opens before migrations run, with
+    a placeholder answering 503); False if the process exits first."""
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            res = requests.get(url + "/health", timeout=2)
-            if res.status_code == 200 and res.json().get("status") == "healthy":
+            res = requests.get(url + "/health/ready", timeout=2)
+            if res.status_code == 200 and res.json().get("status") == "ready":
                 return True
         except (requests.RequestException, ValueError):
             pass
-        # Poll interval, not a wait for readiness: the loop ends as soon as /health answers.
+        # Poll interval: the loop ends as soon as /health/ready answers.
         time.sleep(0.05)
     return False
 

@@ -24,7 +24,7 @@ ANTHROPIC_MODELS = ["claude-sonnet-4-5", "claude-3-5-haiku-latest"]
 GEMINI_KEY = "AIza-e2e-upstream-secret-93be"
 GEMINI_MODELS = ["gemini-2.5-flash", "gemini-2.5-pro"]
 
-START_DEADLINE_S = 90.0  # a debug build runs migrations before it answers /health
+START_DEADLINE_S = 90.0  # a debug build runs migrations before /health/ready answers 200
 BIND_ATTEMPTS = 5
 
 

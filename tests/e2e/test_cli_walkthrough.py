@@ -88,3 +88,42 @@ def test_cli_reports_a_wrong_password(forge_server, tmp_path):
     out = cli("login", "--username", username, "--password", "wrong password", ok=False)
     assert "401" in out.stderr and "Incorrect username or password" in out.stderr, out.stderr
     assert not (tmp_path / "cfg" / "config.json").exists()
+
+
+def test_the_first_minutes_with_the_mock_provider(forge_server, tmp_path):
+    """No real key and no fake upstream: `add-key --provider mock`, then chat, stream, models,
+    and the official SDK, all answered by the built-in mock."""
+    from openai import OpenAI
+
+    cli = make_cli(forge_server, tmp_path / "cfg")
+    username = unique_name("mock")
+    cli("register", "--username", username, "--email", f"{username}@example.com",
+        "--password", "mock password 1")
+    cli("login", "--username", username, "--password", "mock password 1")
+    out = cli("keys", "create", "--name", "mock")
+    key = re.search(r"forge-[0-9a-f]{32,}", out.stdout).group(0)
+    cli("add-key", "--provider", "mock")
+
+    want = 'Mock reply from mock-only-gpt-4o: you said "Say hi".'
+    out = cli("test", "--model", "mock/mock-only-gpt-4o", "--message", "Say hi")
+    assert out.stdout.strip() == want
+    out = cli("test", "--model", "mock/mock-only-gpt-4o", "--message", "Say hi", "--stream")
+    assert out.stdout.strip() == want
+    out = cli("models")
+    assert "mock/mock-only-gpt-4o" in out.stdout.split()
+
+    client = OpenAI(base_url=forge_server.api, api_key=key)
+    chat = client.chat.completions.create(model="mock/mock-only-gpt-4o-mini",
+                                          messages=[{"role": "user", "content": "Hello"}])
+    assert chat.choices[0].message.content == \
+        'Mock reply from mock-only-gpt-4o-mini: you said "Hello".'
+    assert chat.usage.completion_tokens == 7
+    pieces = [c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model="mock/mock-only-gpt-4o-mini", stream=True,
+        messages=[{"role": "user", "content": "Hello"}]) if c.choices]
+    assert len(pieces) > 3 and "".join(pieces) == chat.choices[0].message.content
+    # The SDK asks for base64 embeddings and decodes them.
+    emb = client.embeddings.create(model="mock/mock-only-text-embedding-3-small",
+                                   input=["one", "two"], dimensions=16)
+    assert [len(d.embedding) for d in emb.data] == [16, 16]
+    assert abs(sum(x * x for x in emb.data[0].embedding) - 1.0) < 1e-3

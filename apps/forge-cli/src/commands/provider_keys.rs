@@ -16,7 +16,7 @@ pub struct AddKeyArgs {
     /// Provider name, e.g. openai, groq, openrouter (any other name needs --base-url).
     #[arg(long)]
     pub provider: String,
-    /// The provider's secret; asked for without echo when left out.
+    /// The provider's secret; asked for without echo when left out (not for `mock`).
     #[arg(long)]
     pub api_key: Option<String>,
     /// Upstream base URL; the provider's default when left out.
@@ -55,6 +55,8 @@ pub struct ProviderArg {
 pub async fn add(ctx: &mut Ctx, args: AddKeyArgs) -> Result<(), CliError> {
     let api_key = match args.api_key {
         Some(key) => key,
+        // The built-in mock provider needs no secret; the server still stores one.
+        None if args.provider.trim().eq_ignore_ascii_case("mock") => "mock".to_owned(),
         None => ctx.prompter.secret("Provider API key")?,
     };
     if args.provider.trim().is_empty() {

@@ -26,6 +26,13 @@ impl ProviderFamily {
             "anthropic" => ProviderFamily::Anthropic,
             "gemini" => ProviderFamily::Gemini,
             "gemini-openai" => ProviderFamily::OpenAi(forge_provider_openai::lookup("gemini")),
+            // Built in: OpenAI-shaped answers computed in the process (`local.rs`).
+            "mock" => {
+                let mut info = forge_provider_openai::lookup("mock");
+                info.default_base_url = Some(forge_provider_mock::BASE_URL);
+                info.static_models = Some(forge_provider_mock::MODELS);
+                ProviderFamily::OpenAi(info)
+            }
             other => ProviderFamily::OpenAi(forge_provider_openai::lookup(other)),
         }
     }

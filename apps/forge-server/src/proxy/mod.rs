@@ -11,6 +11,7 @@ pub mod family;
 pub mod framer;
 pub mod gemini;
 pub mod handle;
+pub mod local;
 pub mod messages;
 pub mod models;
 pub mod models_cache;

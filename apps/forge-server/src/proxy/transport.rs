@@ -69,6 +69,9 @@ impl Transport {
         req: UpstreamRequest,
         timeouts: &Timeouts,
     ) -> Result<UpstreamResponse, Error> {
+        if crate::proxy::local::is_local(&req.url) {
+            return Ok(crate::proxy::local::answer(&req));
+        }
         // The connector dials an IP literal without asking the resolver, which is where host
         // names are checked: check literals here, so no stored URL reaches a refused address.
         if !self.allow_private

@@ -14,6 +14,7 @@ mod limits;
 mod logs;
 mod matrix;
 mod metrics;
+mod mock_provider;
 mod openapi;
 mod proxy;
 mod readiness;

@@ -9,7 +9,7 @@ use forge_storage::testing::{PgSession, drop_postgres, scratch_postgres, set_rea
 use serde_json::Value;
 
 use crate::harness::{PG_ADMIN_URL, client, free_port, scratch_dir};
-use crate::usage::process::{log, spawn, terminate, wait_exit, wait_up};
+use crate::usage::process::{log, spawn, terminate, wait_alive, wait_exit};
 
 /// Status and JSON body of a GET.
 async fn get(url: &str) -> (u16, Value) {
@@ -64,7 +64,7 @@ async fn ready_is_503_while_migrating_and_while_the_database_is_unreachable() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = spawn(&dir, &config, port, &[("DATABASE_URL", &url)]);
-    wait_up(&base).await;
+    wait_alive(&base).await;
     let body = ready_becomes(&base, 503, &dir).await;
     assert_eq!(body["reason"], "migrating", "{body}");
     // Anything else is refused with a JSON error both kinds of client read.

@@ -152,8 +152,9 @@ const OPENAI_STATIC: &[(&str, &str, &[&str])] = &[
 
 const GEMINI_BASE: &str = "https://generativelanguage.googleapis.com/v1beta";
 
-/// Providers that need a translating adapter (or the test-only `mock`).
-const UNSUPPORTED: &[&str] = &["bedrock", "vertex", "cohere", "tensorblock", "mock"];
+/// Providers that need a translating adapter. (`mock` is the server's: it answers in the
+/// process, through this crate's requests.)
+const UNSUPPORTED: &[&str] = &["bedrock", "vertex", "cohere", "tensorblock"];
 
 /// Looks a provider up by name, case-insensitively. Unknown names are OpenAI-compatible
 /// hosts at the provider key's own base URL.
@@ -262,7 +263,7 @@ mod tests {
             None,
             "Azure needs the resource URL"
         );
-        for name in ["Bedrock", "vertex", "cohere", "tensorblock", "mock"] {
+        for name in ["Bedrock", "vertex", "cohere", "tensorblock"] {
             assert_eq!(lookup(name).kind, ProviderKind::Unsupported, "{name}");
         }
         let custom = lookup("My-Local-LLM");

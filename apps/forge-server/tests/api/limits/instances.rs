@@ -115,7 +115,10 @@ async fn cluster(n: usize, config: &str) -> Cluster {
     for instance in &instances {
         let started = Instant::now();
         loop {
-            if let Ok(resp) = c.get(format!("{}/health", instance.base)).send().await
+            if let Ok(resp) = c
+                .get(format!("{}/health/ready", instance.base))
+                .send()
+                .await
                 && resp.status().is_success()
             {
                 break;

@@ -28,11 +28,22 @@ pub fn spawn(dir: &Path, config: &Path, port: u16, env: &[(&str, &str)]) -> Chil
     cmd.spawn().unwrap()
 }
 
+/// Waits until the server is ready (the port opens earlier: a placeholder answers while
+/// migrations run).
 pub async fn wait_up(base: &str) {
+    wait_for(base, "/health/ready").await;
+}
+
+/// Waits until the process answers at all (`/health`, which the placeholder serves too).
+pub async fn wait_alive(base: &str) {
+    wait_for(base, "/health").await;
+}
+
+async fn wait_for(base: &str, path: &str) {
     let c = client();
     let started = Instant::now();
     while !c
-        .get(format!("{base}/health"))
+        .get(format!("{base}{path}"))
         .send()
         .await
         .is_ok_and(|r| r.status().is_success())

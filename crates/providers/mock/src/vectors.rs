@@ -1,0 +1,129 @@
+//! Embeddings: deterministic unit vectors derived from each input's hash, as floats or as the
+//! base64 of little-endian `f32`s (the `openai` SDKs ask for base64 by default).
+
+use serde_json::{Value, json};
+
+use crate::{Answer, tokens_of};
+
+/// `text-embedding-3-small`'s size, unless the request sets `dimensions`.
+const DEFAULT_DIMENSIONS: usize = 1536;
+const MAX_DIMENSIONS: usize = 4096;
+
+pub fn embeddings(request: &Value) -> Answer {
+    let model = request["model"].as_str().unwrap_or("mock");
+    let inputs: Vec<String> = match &request["input"] {
+        Value::String(s) => vec![s.clone()],
+        // A list of strings, or token arrays (one input), or a list of token arrays.
+        Value::Array(items) if items.iter().all(Value::is_number) => {
+            vec![request["input"].to_string()]
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect(),
+        _ => {
+            return Answer::error(400, "'input' is required", "invalid_input");
+        }
+    };
+    let dimensions = request["dimensions"]
+        .as_u64()
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(DEFAULT_DIMENSIONS)
+        .clamp(1, MAX_DIMENSIONS);
+    let base64 = request["encoding_format"].as_str() == Some("base64");
+    let mut prompt_tokens = 0;
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, input)| {
+            prompt_tokens += tokens_of(input).max(1);
+            let vector = vector(input, dimensions);
+            let embedding = if base64 {
+                let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
+                Value::String(encode_base64(&bytes))
+            } else {
+                json!(vector)
+            };
+            json!({ "object": "embedding", "index": index, "embedding": embedding })
+        })
+        .collect();
+    Answer::json(
+        200,
+        &json!({
+            "object": "list", "data": data, "model": model,
+            "usage": { "prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens },
+        }),
+    )
+}
+
+/// A unit vector seeded by the text (xorshift64 from its FNV-1a hash).
+fn vector(text: &str, dimensions: usize) -> Vec<f32> {
+    let mut state = fnv1a(text.as_bytes()) | 1;
+    let mut v: Vec<f32> = (0..dimensions)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Top 24 bits to [-1, 1).
+            ((state >> 40) as f32 / (1u64 << 23) as f32) - 1.0
+        })
+        .collect();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+/// 64-bit FNV-1a.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Standard base64 with padding.
+fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let b = [
+            group[0],
+            *group.get(1).unwrap_or(&0),
+            *group.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(encode_base64(b""), "");
+        assert_eq!(encode_base64(b"f"), "Zg==");
+        assert_eq!(encode_base64(b"fo"), "Zm8=");
+        assert_eq!(encode_base64(b"foo"), "Zm9v");
+        assert_eq!(encode_base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(encode_base64(&[0xfb, 0xff]), "+/8=");
+    }
+
+    #[test]
+    fn vectors_are_unit_length_and_deterministic() {
+        let a = vector("hello", 64);
+        assert_eq!(a, vector("hello", 64));
+        assert_ne!(a, vector("hello!", 64));
+        let norm: f32 = a.iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    }
+}
