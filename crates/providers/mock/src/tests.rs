@@ -46,7 +46,7 @@ fn chat_answers_deterministically_with_usage() {
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     let usage = &body["usage"];
     assert_eq!(usage["completion_tokens"], text.split(' ').count());
-    assert_eq!(usage["prompt_tokens"], 6); // "Be brief.Hello there": 20 bytes / 4
+    assert_eq!(usage["prompt_tokens"], 5); // "Be brief." and "Hello there": 20 bytes / 4
     assert_eq!(
         usage["total_tokens"],
         usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
@@ -76,7 +76,7 @@ fn chat_streams_one_word_per_event_and_the_usage_when_asked() {
     assert_eq!(finish, Some("stop"));
     let last = chunks.last().unwrap();
     assert_eq!(last["choices"], json!([]));
-    assert_eq!(last["usage"]["completion_tokens"], 6);
+    assert_eq!(last["usage"]["completion_tokens"], 7);
     // Without include_usage no chunk carries a usage key.
     let plain = post(
         "/chat/completions",
