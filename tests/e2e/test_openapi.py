@@ -127,6 +127,7 @@ api_key = {json.dumps(forge_key)}
 "path.key_id" = {key_id}
 "path.user_id" = {caller_id}
 "path.provider_name" = "openai"
+"path.provider" = "openai"
 
 [[operations]]
 include-operation-id = "update_me"

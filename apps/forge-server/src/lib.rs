@@ -290,7 +290,7 @@ pub async fn build(mut settings: Settings) -> Result<Forge, StartError> {
                     metrics::endpoint::configure(cfg);
                 }
             })
-            .default_service(web::to(extract_errors::not_found))
+            .default_service(web::to(proxy::forward::mounted))
     })
     // A client that closes its side of the connection is gone: the response (and with it a
     // streaming upstream request, which then stops generating and billing) is dropped at once,

@@ -23,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(post().to(client::handle::<proxy::responses::Responses>)),
         )
         .service(resource("/v1/models").route(get().to(proxy::models::list_models)))
+        // any provider path Forge does not model, any method
+        .service(resource("/passthrough/{provider}/{path:.*}").to(proxy::forward::passthrough))
         // the Anthropic dialect
         .service(
             resource("/v1/messages").route(post().to(client::handle::<proxy::messages::Messages>)),

@@ -38,6 +38,10 @@ pub trait ProviderAdapter {
 
     /// The model ids of a listing.
     fn parse_models(&self, body: &[u8]) -> Result<Vec<String>, Error>;
+
+    /// Where a pass-through request for `path` (below the base URL, query included) goes,
+    /// and the credentials it carries.
+    fn forward(&self, path: &str) -> crate::upstream::Forward;
 }
 
 /// Turns one upstream stream's parsed SSE events into canonical events.

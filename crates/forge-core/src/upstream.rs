@@ -25,6 +25,37 @@ pub struct UpstreamRequest {
     pub body: bytes::Bytes,
 }
 
+/// Where a pass-through request goes: a path Forge does not model, under a provider key's
+/// base URL, with that provider's own credentials. The server sends the caller's method,
+/// query, headers (minus its own credential) and body unchanged.
+#[derive(Clone)]
+pub struct Forward {
+    pub url: String,
+    /// The provider's credential headers; they replace any the caller sent.
+    pub credentials: Vec<(&'static str, String)>,
+    /// Headers the provider requires, sent when the caller did not (Anthropic's version).
+    pub defaults: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for Forward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Forward")
+            .field("url", &self.url)
+            .field("credentials", &"<redacted>")
+            .field("defaults", &self.defaults)
+            .finish()
+    }
+}
+
+/// `path` (with any query) under `base`, one slash between them.
+pub fn join_path(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
 /// Headers that carry credentials; their values never reach logs.
 const SECRET_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
 

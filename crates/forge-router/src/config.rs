@@ -45,6 +45,9 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Providers mounted under route prefixes (`forward.rs`).
+    #[serde(default)]
+    pub forward: Vec<crate::forward::ForwardMount>,
 }
 
 /// Server settings; an absent field keeps the command-line / environment value.
@@ -564,6 +567,7 @@ impl Config {
     fn validate(&self, issues: &mut Vec<ConfigIssue>) {
         self.validate_routing(issues);
         self.validate_logging(issues);
+        crate::forward::validate(&self.forward, issues);
         for (i, price) in self.prices.iter().enumerate() {
             if let Err(e) = price.validate() {
                 issues.push(issue(format!("prices[{i}]"), e.to_string()));

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod config_error;
+pub mod forward;
 pub mod health;
 pub mod retry;
 pub mod router;

@@ -31,6 +31,38 @@ pub struct Deployment {
     pub tpm: Option<u64>,
 }
 
+impl Deployment {
+    fn of_key(
+        provider: &crate::config::ProviderConfig,
+        key_index: usize,
+        key: &crate::config::ProviderKeyConfig,
+        model: &str,
+        id: String,
+    ) -> Deployment {
+        Deployment {
+            id,
+            provider: provider.name.clone(),
+            kind: provider.kind,
+            base_url: provider.effective_base_url().to_owned(),
+            api_version: provider.api_version.clone(),
+            responses: provider.responses,
+            upstream_model: model.to_owned(),
+            key_index,
+            api_key: key.key.clone(),
+            rpm: key.rpm,
+            tpm: key.tpm,
+        }
+    }
+
+    /// A provider's first key with no model: what a pass-through to it uses
+    /// (id `provider/*#0`).
+    pub fn of_provider(provider: &crate::config::ProviderConfig) -> Option<Deployment> {
+        let key = provider.keys.first()?;
+        let id = format!("{}/*#0", provider.name);
+        Some(Deployment::of_key(provider, 0, key, "", id))
+    }
+}
+
 /// A deployment as one route uses it: weights and priorities are per route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -154,19 +186,13 @@ impl RoutingTable {
             let index = match self.by_id.get(&id) {
                 Some(&index) => index,
                 None => {
-                    self.deployments.push(Deployment {
-                        id: id.clone(),
-                        provider: provider.name.clone(),
-                        kind: provider.kind,
-                        base_url: provider.effective_base_url().to_owned(),
-                        api_version: provider.api_version.clone(),
-                        responses: provider.responses,
-                        upstream_model: model.to_owned(),
+                    self.deployments.push(Deployment::of_key(
+                        provider,
                         key_index,
-                        api_key: key.key.clone(),
-                        rpm: key.rpm,
-                        tpm: key.tpm,
-                    });
+                        key,
+                        model,
+                        id.clone(),
+                    ));
                     let index = self.deployments.len() - 1;
                     self.by_id.insert(id, index);
                     index

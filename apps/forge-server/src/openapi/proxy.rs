@@ -306,3 +306,26 @@ gemini_actions!(
     v1_stream_generate_content,
     v1_count_tokens
 );
+
+/// Generates the pass-through's operations, one per method, all alike.
+macro_rules! passthrough_op {
+    ($method:ident, $name:ident) => {
+        #[utoipa::path($method, path = "/passthrough/{provider}/{path}", tag = "Pass-through",
+            operation_id = stringify!($name),
+            params(
+                ("provider" = String, Path, description = "The name of one of the caller's provider keys (or, for forge.toml keys, of a forge.toml provider)"),
+                ("path" = String, Path, description = "The path below the provider's base URL; the query string is passed on (without `key`)"),
+            ),
+            responses(
+                (status = "default", description = "The provider's answer as it sent it (status, headers, body); Forge's own refusals (401, 404 unknown provider, 413, 429) in OpenAI's error shape"),
+            ),
+            security(("forge_key" = []), ("x_api_key" = []), ("x_goog_api_key" = []), ("key_query" = [])))]
+        pub fn $name() {}
+    };
+}
+
+passthrough_op!(get, passthrough_get);
+passthrough_op!(post, passthrough_post);
+passthrough_op!(put, passthrough_put);
+passthrough_op!(patch, passthrough_patch);
+passthrough_op!(delete, passthrough_delete);

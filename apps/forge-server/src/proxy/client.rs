@@ -99,7 +99,17 @@ pub async fn handle<D: ClientDialect>(
     metrics: web::Data<Rc<WorkerMetrics>>,
 ) -> Result<HttpResponse, ProxyError> {
     let obs = metrics.request(D::DIALECT.name(), "unknown", req.headers());
-    let mut result = run(&D::default(), &req, payload, &proxy, &transport, &obs).await;
+    let result = run(&D::default(), &req, payload, &proxy, &transport, &obs).await;
+    respond(&obs, result, D::DIALECT)
+}
+
+/// The edge of every proxy route: the request's status into its metrics, its trace id into
+/// `x-forge-trace-id`, and an error rendered once, in `dialect`.
+pub fn respond(
+    obs: &RequestObs,
+    mut result: Result<HttpResponse, Error>,
+    dialect: Dialect,
+) -> Result<HttpResponse, ProxyError> {
     obs.set_status(match &result {
         Ok(resp) => resp.status().as_u16(),
         Err(error) => error.status(),
@@ -112,7 +122,7 @@ pub async fn handle<D: ClientDialect>(
             value,
         );
     }
-    result.map_err(ProxyError::in_dialect(D::DIALECT))
+    result.map_err(ProxyError::in_dialect(dialect))
 }
 
 async fn run<D: ClientDialect>(

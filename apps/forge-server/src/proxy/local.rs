@@ -20,7 +20,12 @@ pub fn answer(req: &UpstreamRequest) -> awc::ClientResponse {
         Method::Get => "GET",
         Method::Post => "POST",
     };
-    let answer = forge_provider_mock::answer(method, &req.url, &req.body);
+    answer_raw(method, &req.url, &req.body)
+}
+
+/// The same for a pass-through request (any method).
+pub fn answer_raw(method: &str, url: &str, body: &[u8]) -> awc::ClientResponse {
+    let answer = forge_provider_mock::answer(method, url, body);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let pieces: actix_http::BoxedPayloadStream = Box::pin(futures_util::stream::iter(
         answer

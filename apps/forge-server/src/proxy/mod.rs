@@ -8,6 +8,7 @@ pub mod client;
 pub mod dialect;
 pub mod dispatch;
 pub mod family;
+pub mod forward;
 pub mod framer;
 pub mod gemini;
 pub mod handle;

@@ -53,6 +53,71 @@ impl Transport {
         client
     }
 
+    /// A pass-through request: the caller's method, headers and body (streamed; sized when
+    /// the caller declared a length), answered bytes untouched (no decompression). The same
+    /// address rules, timeouts and shutdown signal as every upstream call.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn forward<S>(
+        &self,
+        provider: &str,
+        method: actix_web::http::Method,
+        url: &str,
+        headers: Vec<(String, String)>,
+        length: Option<usize>,
+        body: S,
+        timeouts: &Timeouts,
+    ) -> Result<UpstreamResponse, Error>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>>
+            + Unpin
+            + 'static,
+    {
+        if crate::proxy::local::is_local(url) {
+            let whole = collect(body).await;
+            let whole = whole
+                .map_err(|e| Error::invalid(format!("could not read the request body: {e}")))?;
+            return Ok(crate::proxy::local::answer_raw(
+                method.as_str(),
+                url,
+                &whole,
+            ));
+        }
+        if !self.allow_private
+            && crate::validate::literal_ip(url).is_some_and(crate::validate::ip_is_private)
+        {
+            return Err(Error::UpstreamUnreachable {
+                provider: provider.to_owned(),
+                message: "the upstream address is loopback, private or link-local (allowed only with FORGE_ALLOW_PRIVATE_UPSTREAMS=true)".into(),
+            });
+        }
+        let mut builder = self
+            .client(timeouts.connect)
+            .request(method.clone(), url)
+            .timeout(timeouts.first_byte)
+            .no_decompress();
+        for (name, value) in &headers {
+            builder = builder.append_header((name.as_str(), value.as_str()));
+        }
+        let mut close = self.closing.register();
+        let bodiless = matches!(
+            method,
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        ) && length.unwrap_or(0) == 0;
+        let sent = if bodiless {
+            close.or_closed(builder.send()).await
+        } else {
+            match length {
+                Some(len) => {
+                    let sized = actix_http::body::SizedStream::new(len as u64, body);
+                    close.or_closed(builder.send_body(sized)).await
+                }
+                None => close.or_closed(builder.send_stream(body)).await,
+            }
+        };
+        sent.ok_or_else(|| shutting_down("the request ended before the upstream answered"))?
+            .map_err(|e| send_error(provider, e))
+    }
+
     /// Sends with the server's default timeouts.
     pub async fn send(
         &self,
@@ -192,6 +257,18 @@ impl Transport {
             }
         }
     }
+}
+
+/// A (bounded) request body in one piece, for an in-process upstream.
+async fn collect<S>(mut body: S) -> Result<Bytes, actix_web::error::PayloadError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        buf.extend_from_slice(&chunk?);
+    }
+    Ok(buf.freeze())
 }
 
 fn send_error(provider: &str, err: SendRequestError) -> Error {

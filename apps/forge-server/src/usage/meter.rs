@@ -55,6 +55,8 @@ struct State {
     /// Finish reasons of a body or translated stream (a sniffed stream keeps its own);
     /// kept only when the attempt is traced.
     finish_reasons: Vec<String>,
+    /// A pass-through: without a usage report the tokens are unknown, not estimated.
+    tokens_unknown: bool,
 }
 
 impl Meter {
@@ -85,6 +87,7 @@ impl Meter {
             timing: AttemptTiming::default(),
             span: None,
             finish_reasons: Vec::new(),
+            tokens_unknown: false,
         })))
     }
 
@@ -154,6 +157,12 @@ impl Meter {
         let mut state = self.0.borrow_mut();
         let into = state.usage.get_or_insert_with(Usage::default);
         into.merge_max(usage);
+    }
+
+    /// Records unknown tokens rather than an estimate when the upstream reports no usage
+    /// (a pass-through request: its body may not be a prompt at all).
+    pub fn tokens_unknown_unless_reported(&self) {
+        self.0.borrow_mut().tokens_unknown = true;
     }
 
     /// Notes why the answer ended, for the attempt's span (nothing when untraced).
@@ -278,6 +287,9 @@ fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bo
             .as_ref()
             .is_some_and(StreamSniffer::saw_content)
         || !state.output.is_empty();
+    if reported.is_none() && state.tokens_unknown {
+        return unknown_tokens(state, record, status, error, disconnected);
+    }
     let usage = match reported {
         Some(usage) if usage.total_tokens() > 0 || !produced_output => usage,
         // No report (the stream broke, or the client left): count what was sent and received.
@@ -307,6 +319,35 @@ fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bo
     record.cost_nanos = priced.cost_nanos;
     record.currency = priced.currency;
     record.price_source = priced.source;
+    finish_record(state, &mut record, status, error, disconnected);
+    record
+}
+
+/// A record whose token counts nobody reported: zero counts, no cost, and
+/// `price_source = "tokens_unknown"` so readers do not take them for a free request.
+fn unknown_tokens(
+    state: &State,
+    mut record: UsageRecord,
+    status: u16,
+    error: Option<&Error>,
+    disconnected: bool,
+) -> UsageRecord {
+    record.cost_nanos = None;
+    record.price_source = TOKENS_UNKNOWN.to_owned();
+    finish_record(state, &mut record, status, error, disconnected);
+    record
+}
+
+/// The `price_source` of a record whose tokens are unknown.
+pub const TOKENS_UNKNOWN: &str = "tokens_unknown";
+
+fn finish_record(
+    state: &State,
+    record: &mut UsageRecord,
+    status: u16,
+    error: Option<&Error>,
+    disconnected: bool,
+) {
     record.status = status;
     record.error_class = error
         .map(error_class)
@@ -314,7 +355,6 @@ fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bo
     record.ttft_ms = state.ttft.map(|d| to_i64(d.as_millis() as u64));
     record.duration_ms = to_i64(state.started.elapsed().as_millis() as u64);
     record.client_disconnected = disconnected;
-    record
 }
 
 fn to_i64(n: u64) -> i64 {

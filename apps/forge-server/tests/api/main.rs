@@ -16,6 +16,7 @@ mod matrix;
 mod metrics;
 mod mock_provider;
 mod openapi;
+mod passthrough;
 mod proxy;
 mod readiness;
 mod responses_api;

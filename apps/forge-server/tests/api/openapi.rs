@@ -23,6 +23,12 @@ fn routes_in(source: &str) -> BTreeSet<(String, String)> {
             quoted => quoted.trim_matches('"').to_owned(),
         };
         let path = normalise(&pattern);
+        // `.to(...)` on a resource serves every method (the pass-through).
+        if rest.trim_start().starts_with(".to(") {
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                routes.insert((method.to_owned(), path.clone()));
+            }
+        }
         for method in ["get", "post", "put", "delete"] {
             if !rest.contains(&format!(".route({method}()")) {
                 continue;

@@ -201,6 +201,15 @@ impl ProviderAdapter for AnthropicAdapter {
             .unwrap_or_default())
     }
 
+    /// The caller's path under the base URL; `anthropic-version` unless the caller sent one.
+    fn forward(&self, path: &str) -> forge_core::upstream::Forward {
+        forge_core::upstream::Forward {
+            url: forge_core::upstream::join_path(&self.base_url, path),
+            credentials: vec![("x-api-key", self.api_key.clone())],
+            defaults: vec![("anthropic-version", self.version.clone())],
+        }
+    }
+
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
         self.parse_messages_response(body)
             .map(|r| response_to_canonical(&r))

@@ -172,6 +172,15 @@ impl ProviderAdapter for GeminiAdapter {
         Ok(list.models.iter().map(|m| m.id().to_owned()).collect())
     }
 
+    /// The caller's path under the base URL (`/v1beta` by default).
+    fn forward(&self, path: &str) -> forge_core::upstream::Forward {
+        forge_core::upstream::Forward {
+            url: forge_core::upstream::join_path(&self.base_url, path),
+            credentials: vec![("x-goog-api-key", self.api_key.clone())],
+            defaults: Vec::new(),
+        }
+    }
+
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
         if let Some(err) = self.embedded_error(body) {
             return Err(err);

@@ -329,6 +329,17 @@ impl ProviderAdapter for OpenAiAdapter {
             .collect())
     }
 
+    /// The caller's path under the base URL (Azure's `api-version` is the caller's to send).
+    fn forward(&self, path: &str) -> forge_core::upstream::Forward {
+        let mut credentials = self.headers(false);
+        credentials.retain(|(name, _)| *name != "accept");
+        forge_core::upstream::Forward {
+            url: forge_core::upstream::join_path(&self.base_url, path),
+            credentials,
+            defaults: Vec::new(),
+        }
+    }
+
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, Error> {
         match serde_json::from_slice::<ChatCompletionResponse>(body) {
             Ok(resp) => Ok(chat_response_to_canonical(&resp)),

@@ -20,7 +20,10 @@ use crate::proxy::upstream::Upstream;
 use crate::routing::Snapshot;
 use crate::routing::outcome::StreamOutcome;
 
-use super::{Billing, Call, Target, admit, decorate, new_id, put_headers, settle};
+use super::admission::{admit, put_headers};
+use super::billing::{Billing, settle};
+use super::headers::decorate;
+use super::{Call, Target, new_id};
 
 /// Session ids longer than this are ignored rather than stored.
 pub(super) const MAX_SESSION_LEN: usize = 256;

@@ -10,6 +10,7 @@ mod attempts;
 mod billing;
 mod choice;
 mod headers;
+mod single;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -29,13 +30,12 @@ use crate::proxy::upstream::Upstream;
 use crate::routing::outcome::StreamOutcome;
 use crate::usage::meter::{Meter, PromptEstimate};
 
-use self::admission::{admit, put_headers};
 use self::attempts::routed;
 pub use self::billing::new_id;
-use self::billing::{Billing, settle};
 use self::choice::{check_model, config_access, missing_model};
 pub use self::choice::{may_use_config, single_target};
-use self::headers::decorate;
+pub use self::single::forward;
+use self::single::{One, single};
 
 /// One attempt's destination, handed to the dialect's attempt function.
 pub struct Target {
@@ -147,46 +147,25 @@ where
     };
     match resolve::resolve_with(call.ctx, model, &snapshot.config.provider_priority) {
         Ok(route) => {
-            let charge = match admit(
+            let one = One {
+                provider: &route.provider.name_lower,
+                upstream_model: &route.upstream_model,
+                requested: model,
+                provider_key: Some(route.provider.id),
+                deployment: None,
+                secret: &route.provider.api_key,
+                timeouts: transport.timeouts,
+                tokens_unknown: false,
+            };
+            single(
                 proxy,
                 &call,
                 &snapshot,
-                None,
-                (&route.provider.name_lower, &route.upstream_model),
+                one,
+                || Upstream::for_provider(route.provider),
+                async |target| attempt(target).await,
             )
             .await
-            {
-                Ok(charge) => charge,
-                Err(refusal) => return Ok(refusal),
-            };
-            let billing = Billing {
-                proxy,
-                call: &call,
-                request_id: new_id(),
-                requested: model.to_owned(),
-                log: crate::logs::plan(&proxy.logs, &snapshot, call.req, call.ctx),
-            };
-            let meter = billing.meter(
-                &route.provider.name_lower,
-                &route.upstream_model,
-                Some(route.provider.id),
-                None,
-                &route.provider.api_key,
-            );
-            if let Some(charge) = &charge {
-                meter.charge(charge.clone());
-            }
-            let target = Target::user_key(route, transport.timeouts, Some(meter.clone()))?;
-            let provider = target.provider.clone();
-            let upstream_model = target.model.clone();
-            let result = attempt(target).await;
-            settle(&meter, &result);
-            let mut resp = result?;
-            decorate(&mut resp, &provider, &upstream_model, 1, started.elapsed());
-            if let Some(charge) = &charge {
-                put_headers(&mut resp, &charge.headers());
-            }
-            Ok(resp)
         }
         Err(Error::ModelNotFound { .. })
             if config_allowed && snapshot.table.resolve(model).is_some() =>
