@@ -9,7 +9,9 @@ use actix_web::web::{self, delete, get, post, put, resource};
 use crate::admin::{api_keys, auth, health, provider_keys, routing, users};
 use crate::proxy;
 use crate::proxy::client;
-use crate::proxy::openai::{Chat, Completions, Embeddings, OpenAi};
+use crate::proxy::openai::{
+    Chat, Completions, Embeddings, Images, Moderations, OpenAi, Rerank, Speech,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // the OpenAI-compatible proxy
@@ -18,6 +20,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/completions").route(post().to(client::handle::<OpenAi<Completions>>)),
         )
         .service(resource("/v1/embeddings").route(post().to(client::handle::<OpenAi<Embeddings>>)))
+        .service(
+            resource("/v1/images/generations").route(post().to(client::handle::<OpenAi<Images>>)),
+        )
+        .service(
+            resource("/v1/moderations").route(post().to(client::handle::<OpenAi<Moderations>>)),
+        )
+        .service(resource("/v1/audio/speech").route(post().to(client::handle::<OpenAi<Speech>>)))
+        .service(resource("/v1/rerank").route(post().to(client::handle::<OpenAi<Rerank>>)))
         .service(
             resource("/v1/responses")
                 .route(post().to(client::handle::<proxy::responses::Responses>)),

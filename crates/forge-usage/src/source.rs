@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn round_trips() {
         for source in [
-            PriceSource::Table("2026-11-01".into()),
+            PriceSource::Table("2026-12-07".into()),
             PriceSource::Config,
             PriceSource::Deployment,
             PriceSource::Unknown,
@@ -58,8 +58,8 @@ mod tests {
             assert_eq!(source.to_string().parse::<PriceSource>(), Ok(source));
         }
         assert_eq!(
-            PriceSource::Table("2026-11-01".into()).to_string(),
-            "table:2026-11-01"
+            PriceSource::Table("2026-12-07".into()).to_string(),
+            "table:2026-12-07"
         );
         assert_eq!("table:".parse::<PriceSource>(), Err(()));
     }

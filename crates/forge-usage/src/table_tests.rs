@@ -14,7 +14,7 @@ fn input_rate(t: &PriceTable, provider: &str, model: &str) -> Option<String> {
 #[test]
 fn embedded_table_loads() {
     let t = table();
-    assert_eq!(t.version(), "2026-11-01");
+    assert_eq!(t.version(), "2026-12-07");
     assert_eq!(t.currency(), "USD");
     assert!(t.entries().count() > 50);
     assert!(t.entries().all(|(_, _, p)| p.currency == "USD"));
@@ -55,7 +55,7 @@ fn required_models_are_priced() {
         ("groq", "llama-3.1-8b-instant"),
     ] {
         let (_, source) = t.lookup(family, model).unwrap_or_else(|| panic!("{model}"));
-        assert_eq!(source, PriceSource::Table("2026-11-01".into()));
+        assert_eq!(source, PriceSource::Table("2026-12-07".into()));
     }
 }
 
@@ -194,7 +194,7 @@ fn overrides_win_and_later_ones_replace_earlier() {
     // Unrelated models still come from the table.
     assert_eq!(
         t.lookup("openai", "gpt-4o-mini").unwrap().1,
-        PriceSource::Table("2026-11-01".into())
+        PriceSource::Table("2026-12-07".into())
     );
 
     t.merge(&[override_for(None, "gpt-4o", "7")]).unwrap();

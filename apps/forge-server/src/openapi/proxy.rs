@@ -51,6 +51,57 @@ pub struct EmbeddingRequest {
     pub rest: Map<String, Value>,
 }
 
+/// An OpenAI image generation request.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/gpt-image-1", "prompt": "A lighthouse at dawn"}))]
+pub struct ImageRequest {
+    pub model: String,
+    pub prompt: String,
+    pub n: Option<u32>,
+    /// `1024x1024`, ...
+    pub size: Option<String>,
+    /// `url` or `b64_json` (DALL-E).
+    pub response_format: Option<String>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// An OpenAI moderation request (Forge needs the `model`, to know where it goes).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/omni-moderation-latest", "input": "Hello"}))]
+pub struct ModerationRequest {
+    pub model: String,
+    /// A string, a list of strings, or multimodal parts.
+    pub input: Value,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// An OpenAI text-to-speech request.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "openai/gpt-4o-mini-tts", "input": "Hello", "voice": "alloy"}))]
+pub struct SpeechRequest {
+    pub model: String,
+    pub input: String,
+    pub voice: String,
+    /// `mp3`, `opus`, `aac`, `flac`, `wav` or `pcm`.
+    pub response_format: Option<String>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// A rerank request in Cohere's and Jina's shape.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"model": "jina/jina-reranker-v2-base-multilingual", "query": "q", "documents": ["a", "b"]}))]
+pub struct RerankRequest {
+    pub model: String,
+    pub query: String,
+    pub documents: Vec<Value>,
+    pub top_n: Option<u32>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
 /// An OpenAI Responses API request.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"model": "openai/gpt-4o-mini", "input": "Hello"}))]
@@ -193,6 +244,51 @@ openai_generation!("/v1/responses", responses, ResponsesRequest);
     ),
     security(("forge_key" = []), ("x_api_key" = [])))]
 pub fn embeddings() {}
+
+/// Declares an OpenAI route that answers JSON (errors in OpenAI's shape).
+macro_rules! openai_json {
+    ($path:literal, $name:ident, $body:ty, $what:literal) => {
+        #[utoipa::path(post, path = $path, tag = "OpenAI", operation_id = stringify!($name),
+            request_body = $body,
+            responses(
+                (status = 200, description = $what, body = ProviderResponse),
+                (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+                (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+            ),
+            security(("forge_key" = []), ("x_api_key" = [])))]
+        pub fn $name() {}
+    };
+}
+
+openai_json!(
+    "/v1/images/generations",
+    images_generations,
+    ImageRequest,
+    "Images in OpenAI's shape (URLs or base64), or with `stream: true` partial images as events"
+);
+openai_json!(
+    "/v1/moderations",
+    moderations,
+    ModerationRequest,
+    "Moderation results in OpenAI's shape"
+);
+openai_json!(
+    "/v1/rerank",
+    rerank,
+    RerankRequest,
+    "Ranked documents in the host's (Cohere/Jina) shape"
+);
+
+#[utoipa::path(post, path = "/v1/audio/speech", tag = "OpenAI", operation_id = "audio_speech",
+    request_body = SpeechRequest,
+    responses(
+        (status = 200, description = "The audio, streamed as the provider produces it (its content type)",
+            content(("application/octet-stream"), ("audio/mpeg"), ("text/event-stream"))),
+        (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+        (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+    ),
+    security(("forge_key" = []), ("x_api_key" = [])))]
+pub fn audio_speech() {}
 
 #[utoipa::path(get, path = "/v1/models", tag = "OpenAI", operation_id = "list_models",
     responses(

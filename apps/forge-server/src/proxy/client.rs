@@ -105,6 +105,7 @@ pub async fn handle<D: ClientDialect>(
 
 /// The edge of every proxy route: the request's status into its metrics, its trace id into
 /// `x-forge-trace-id`, and an error rendered once, in `dialect`.
+#[allow(clippy::result_large_err)] // the handlers' own return type, built once per request
 pub fn respond(
     obs: &RequestObs,
     mut result: Result<HttpResponse, Error>,

@@ -9,26 +9,22 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use actix_web::http::header::{self, HeaderMap, HeaderName};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use forge_core::Error;
-use forge_core::usage_sniff::{SniffDialect, usage_from_body};
-use futures_util::StreamExt;
+use forge_core::usage_sniff::SniffDialect;
 
 use crate::auth::forge_key::authenticate_gemini;
 use crate::error::ProxyError;
 use crate::metrics::worker::WorkerMetrics;
+use crate::proxy::as_sent::{as_sent, is_hop_by_hop};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Call, Target};
 use crate::proxy::handle::Proxy;
-use crate::proxy::transport::{Transport, UpstreamResponse};
+use crate::proxy::transport::Transport;
 use crate::proxy::upstream::Upstream;
 use crate::usage::estimate::{Prompt, estimator};
-use crate::usage::meter::Meter;
-
-/// JSON answers up to this size are kept aside (while streamed) to read their usage.
-const MAX_SNIFFED_JSON: usize = 4 * 1024 * 1024;
 
 /// `/passthrough/{provider}/{path}`.
 pub async fn passthrough(
@@ -169,7 +165,7 @@ async fn forward(
             if let Some(meter) = &meter {
                 meter.reached();
             }
-            Ok(answer(
+            Ok(as_sent(
                 resp,
                 meter,
                 sniff_dialect(&target.upstream, path),
@@ -178,150 +174,6 @@ async fn forward(
         },
     )
     .await
-}
-
-/// The answer as the provider sent it, its body streamed through a [`Tap`].
-fn answer(
-    resp: UpstreamResponse,
-    meter: Option<Meter>,
-    dialect: SniffDialect,
-    target: &Target,
-) -> HttpResponse {
-    let status = resp.status();
-    let mut out = HttpResponse::build(status);
-    for (name, value) in resp.headers() {
-        if !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
-            out.append_header((name.clone(), value.clone()));
-        }
-    }
-    let content_type = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let sse = content_type.starts_with("text/event-stream");
-    let json = content_type.contains("json");
-    if let Some(meter) = &meter
-        && sse
-    {
-        meter.sniff(dialect);
-    }
-    let tap = Tap {
-        provider: target.provider.clone(),
-        upstream: Some(resp),
-        meter,
-        status: status.as_u16(),
-        dialect,
-        events: sse.then(BytesMut::new),
-        json: json.then(BytesMut::new),
-        idle: target.timeouts.idle,
-        done: false,
-    };
-    out.streaming(futures_util::stream::unfold(tap, |mut tap| async move {
-        let next = tap.next().await?;
-        Some((next, tap))
-    }))
-}
-
-/// Reads an answer's body on its way to the client: usage from a JSON body or SSE events,
-/// and the usage record settled at the end (or when the client leaves).
-struct Tap {
-    provider: String,
-    upstream: Option<UpstreamResponse>,
-    meter: Option<Meter>,
-    status: u16,
-    dialect: SniffDialect,
-    /// Incomplete SSE event text (SSE answers only).
-    events: Option<BytesMut>,
-    /// The JSON body so far (JSON answers up to [`MAX_SNIFFED_JSON`]).
-    json: Option<BytesMut>,
-    idle: std::time::Duration,
-    done: bool,
-}
-
-impl Tap {
-    async fn next(&mut self) -> Option<Result<Bytes, actix_web::Error>> {
-        let upstream = self.upstream.as_mut()?;
-        match tokio::time::timeout(self.idle, upstream.next()).await {
-            Ok(Some(Ok(chunk))) => {
-                self.look(&chunk);
-                Some(Ok(chunk))
-            }
-            Ok(None) => {
-                self.end(None);
-                None
-            }
-            Ok(Some(Err(e))) => {
-                self.end(Some(&Error::UpstreamUnreachable {
-                    provider: self.provider.clone(),
-                    message: format!("the response body broke off: {e}"),
-                }));
-                Some(Err(actix_web::error::ErrorBadGateway(
-                    "upstream body broke off",
-                )))
-            }
-            Err(_) => {
-                self.end(Some(&Error::UpstreamTimeout {
-                    provider: self.provider.clone(),
-                    phase: forge_core::TimeoutPhase::Idle,
-                }));
-                Some(Err(actix_web::error::ErrorGatewayTimeout(
-                    "upstream went idle",
-                )))
-            }
-        }
-    }
-
-    fn look(&mut self, chunk: &Bytes) {
-        let Some(meter) = &self.meter else { return };
-        if let Some(pending) = &mut self.events {
-            pending.extend_from_slice(chunk);
-            let mut start = 0;
-            for end in forge_core::stream_end::event_ends(pending) {
-                if let (_, Some(data)) = forge_core::stream_end::fields(&pending[start..end]) {
-                    meter.observe(&data);
-                }
-                start = end;
-            }
-            let _ = pending.split_to(start);
-            if pending.len() > MAX_SNIFFED_JSON {
-                self.events = None;
-            }
-        }
-        if let Some(json) = &mut self.json {
-            if json.len() + chunk.len() > MAX_SNIFFED_JSON {
-                self.json = None;
-            } else {
-                json.extend_from_slice(chunk);
-            }
-        }
-    }
-
-    fn end(&mut self, error: Option<&Error>) {
-        self.done = true;
-        self.upstream = None;
-        if let Some(meter) = self.meter.take() {
-            if let Some(json) = self.json.take()
-                && let Some(usage) = usage_from_body(self.dialect, &json)
-            {
-                meter.set_usage(usage);
-            }
-            meter.upstream_done();
-            meter.settle(self.status, error, false);
-        }
-    }
-}
-
-impl Drop for Tap {
-    fn drop(&mut self) {
-        if !self.done
-            && let Some(meter) = self.meter.take()
-        {
-            drop(self.upstream.take());
-            meter.settle(self.status, None, true);
-        }
-    }
 }
 
 /// Which usage shape the provider's answers carry (the path tells OpenAI's apart).
@@ -365,20 +217,6 @@ fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect()
-}
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-    )
 }
 
 /// The query without `key` (a Google-style client's Forge key).

@@ -4,6 +4,7 @@
 //! one attempt, passed through or translated; `relay.rs` streams its answer, shaped by
 //! `framer.rs` (bytes untouched) or `translate.rs` (decoded and re-encoded).
 
+pub mod as_sent;
 pub mod client;
 pub mod dialect;
 pub mod dispatch;
@@ -14,6 +15,7 @@ pub mod gemini;
 pub mod handle;
 pub mod local;
 pub mod messages;
+pub mod model_lists;
 pub mod models;
 pub mod models_cache;
 pub mod openai;

@@ -2,25 +2,17 @@
 //! models as `provider/model` ids, fetched live (cached per provider key) or from the adapter's
 //! static list. A provider whose listing fails contributes nothing.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use actix_web::{HttpRequest, HttpResponse, web};
-use forge_core::Error;
 use serde_json::json;
 
 use crate::auth::forge_key::{authenticate, authenticate_gemini};
-use crate::auth::key_cache::{AuthContext, ResolvedProvider};
+use crate::auth::key_cache::AuthContext;
 use crate::error::ProxyError;
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch;
 use crate::proxy::handle::Proxy;
+use crate::proxy::model_lists;
 use crate::proxy::transport::Transport;
-use crate::proxy::upstream::Upstream;
-
-/// A listing that takes longer than this is dropped so one slow provider cannot stall the list.
-const LISTING_TIMEOUT: Duration = Duration::from_secs(15);
-const MAX_LISTING_BODY: usize = 16 * 1024 * 1024;
 
 /// One listed model: `provider/model` id, owner and the alias a user mapped to it.
 pub struct Listed {
@@ -122,7 +114,7 @@ fn model_id(req: &HttpRequest) -> String {
 async fn collect(proxy: &Proxy, transport: &Transport, ctx: &AuthContext) -> Vec<Listed> {
     let listings = ctx
         .providers_in_scope()
-        .map(|p| provider_models(proxy, transport, ctx.user_id, p));
+        .map(|p| model_lists::of(&proxy.models, transport, ctx.user_id, p));
     let results = futures_util::future::join_all(listings).await;
     let mut out = Vec::new();
     for (provider, models) in ctx.providers_in_scope().zip(results) {
@@ -175,49 +167,4 @@ fn configured(proxy: &Proxy, ctx: &AuthContext) -> Vec<Listed> {
             owned_by,
         })
         .collect()
-}
-
-async fn provider_models(
-    proxy: &Proxy,
-    transport: &Transport,
-    user_id: i64,
-    provider: &ResolvedProvider,
-) -> Arc<Vec<String>> {
-    if let Some(list) = provider.family.static_models() {
-        return Arc::new(list.iter().map(|m| (*m).to_owned()).collect());
-    }
-    if let Some(cached) = proxy.models.get(provider.id) {
-        return cached;
-    }
-    match tokio::time::timeout(LISTING_TIMEOUT, fetch(transport, provider)).await {
-        Ok(Ok(models)) => {
-            let models = Arc::new(models);
-            proxy.models.put(user_id, provider.id, models.clone());
-            models
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(provider = %provider.name_lower, error = %e, "model listing failed");
-            Arc::new(Vec::new())
-        }
-        Err(_) => {
-            tracing::warn!(provider = %provider.name_lower, "model listing timed out");
-            Arc::new(Vec::new())
-        }
-    }
-}
-
-async fn fetch(transport: &Transport, provider: &ResolvedProvider) -> Result<Vec<String>, Error> {
-    let upstream = Upstream::for_provider(provider)?;
-    let name = &provider.name_lower;
-    let mut resp = transport
-        .send(name, upstream.adapter().list_models())
-        .await?;
-    let status = resp.status().as_u16();
-    let body = transport
-        .read_body(name, &mut resp, MAX_LISTING_BODY)
-        .await?;
-    if !(200..300).contains(&status) {
-        return Err(upstream.adapter().parse_error(status, None, &body));
-    }
-    upstream.adapter().parse_models(&body)
 }

@@ -1,6 +1,7 @@
-//! OpenAI's own endpoints (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`) as
-//! one client dialect: passed through to OpenAI-kind upstreams with only `model` rewritten,
-//! chat completions translated through the canonical form to every other kind.
+//! OpenAI's own JSON endpoints (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`,
+//! `/v1/images/generations`, `/v1/moderations`, `/v1/audio/speech`, `/v1/rerank`) as one
+//! client dialect: passed through to OpenAI-kind upstreams with only `model` rewritten, chat
+//! completions translated through the canonical form to every other kind.
 
 use std::marker::PhantomData;
 
@@ -13,6 +14,7 @@ use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 use forge_provider_openai::Endpoint;
 
+use crate::proxy::as_sent::as_sent;
 use crate::proxy::client::{Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::Target;
@@ -30,6 +32,10 @@ pub trait OpenAiEndpoint: 'static {
 pub struct Chat;
 pub struct Completions;
 pub struct Embeddings;
+pub struct Images;
+pub struct Moderations;
+pub struct Speech;
+pub struct Rerank;
 
 impl OpenAiEndpoint for Chat {
     const ENDPOINT: Endpoint = Endpoint::ChatCompletions;
@@ -39,6 +45,30 @@ impl OpenAiEndpoint for Completions {
 }
 impl OpenAiEndpoint for Embeddings {
     const ENDPOINT: Endpoint = Endpoint::Embeddings;
+}
+impl OpenAiEndpoint for Images {
+    const ENDPOINT: Endpoint = Endpoint::ImagesGenerations;
+}
+impl OpenAiEndpoint for Moderations {
+    const ENDPOINT: Endpoint = Endpoint::Moderations;
+}
+impl OpenAiEndpoint for Speech {
+    const ENDPOINT: Endpoint = Endpoint::AudioSpeech;
+}
+impl OpenAiEndpoint for Rerank {
+    const ENDPOINT: Endpoint = Endpoint::Rerank;
+}
+
+/// How a passed-through answer of `endpoint` reports its usage.
+fn usage_shape(endpoint: Endpoint) -> SniffDialect {
+    match endpoint {
+        Endpoint::ChatCompletions => SniffDialect::OpenAiChat,
+        Endpoint::Completions => SniffDialect::OpenAiCompletions,
+        // gpt-image-1's `usage` has the Responses API's field names.
+        Endpoint::ImagesGenerations | Endpoint::Responses => SniffDialect::OpenAiResponses,
+        // Embeddings, moderations and rerank: `usage.prompt_tokens` / `total_tokens` where given.
+        _ => SniffDialect::OpenAiEmbeddings,
+    }
 }
 
 pub struct OpenAi<E>(PhantomData<E>);
@@ -79,8 +109,12 @@ impl<E: OpenAiEndpoint> ClientDialect for OpenAi<E> {
             },
             max_tokens: max_tokens_of(&object, &["max_completion_tokens", "max_tokens"]),
         };
-        let inject_usage =
-            stream && E::ENDPOINT != Endpoint::Embeddings && !client_wants_usage(&object);
+        let inject_usage = stream
+            && matches!(
+                E::ENDPOINT,
+                Endpoint::ChatCompletions | Endpoint::Completions
+            )
+            && !client_wants_usage(&object);
         Ok((
             head,
             Inbound {
@@ -105,20 +139,30 @@ impl<E: OpenAiEndpoint> ClientDialect for OpenAi<E> {
                 ask_for_usage(&mut object);
             }
             let upstream_req = adapter.passthrough(endpoint, Bytes::from(object.to_vec()));
+            if endpoint == Endpoint::AudioSpeech {
+                // Audio bytes (or its SSE stream), relayed as they arrive.
+                let resp = pipeline::send(cx.transport, &target, upstream_req).await?;
+                let meter = target.meter.clone();
+                return Ok(as_sent(
+                    resp,
+                    meter,
+                    SniffDialect::OpenAiEmbeddings,
+                    &target,
+                ));
+            }
             let how = Passthrough {
-                terminal: StreamEnd::OpenAiDone,
-                usage: match endpoint {
-                    Endpoint::ChatCompletions => SniffDialect::OpenAiChat,
-                    Endpoint::Completions => SniffDialect::OpenAiCompletions,
-                    _ => SniffDialect::OpenAiEmbeddings,
+                terminal: match endpoint {
+                    Endpoint::ImagesGenerations => StreamEnd::ResponsesDone,
+                    _ => StreamEnd::OpenAiDone,
                 },
+                usage: usage_shape(endpoint),
                 strip_usage: inbound.inject_usage,
             };
             return pipeline::passthrough(cx.transport, target, upstream_req, cx.stream, how).await;
         }
         if endpoint != Endpoint::ChatCompletions {
             return Err(Error::NotFound(format!(
-                "/v1/{} is not available for provider '{}' (only chat completions are translated)",
+                "/v1/{} is not available for provider '{}' (only chat completions are translated; other endpoints need an OpenAI-compatible provider)",
                 endpoint.path(),
                 target.provider
             )));

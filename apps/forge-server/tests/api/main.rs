@@ -8,6 +8,7 @@ mod admin_provider_keys;
 mod azure;
 mod cors;
 mod disconnect;
+mod discovery;
 mod encryption_key;
 mod harness;
 mod limits;

@@ -154,6 +154,38 @@ async fn every_dialect_and_endpoint(backend: Backend) {
         " mock completion 0 from mock-only-gpt-4o-mini"
     );
 
+    // Images, moderations and speech (binary, streamed through as it comes).
+    let images = post_json(
+        &c,
+        &s.url("/v1/images/generations"),
+        key,
+        &json!({ "model": "mock/mock-only-dall-e-3", "prompt": "a cat", "n": 2 }),
+    )
+    .await;
+    assert_eq!(images.status, 200, "{}", images.text);
+    assert_eq!(images.body["data"].as_array().unwrap().len(), 2);
+    let moderation = post_json(
+        &c,
+        &s.url("/v1/moderations"),
+        key,
+        &json!({ "model": "mock/mock-only-gpt-4o", "input": "hello" }),
+    )
+    .await;
+    assert_eq!(
+        moderation.body["results"][0]["flagged"], false,
+        "{}",
+        moderation.text
+    );
+    let mut speech = c.post(s.url("/v1/audio/speech"))
+        .insert_header(("authorization", format!("Bearer {raw_key}")))
+        .send_json(&json!({ "model": "mock/mock-only-gpt-4o", "voice": "alloy", "input": "x".repeat(100) }))
+        .await
+        .unwrap();
+    assert_eq!(speech.status().as_u16(), 200);
+    assert_eq!(speech.headers().get("content-type").unwrap(), "audio/wav");
+    let audio = speech.body().await.unwrap();
+    assert_eq!((&audio[..4], audio.len()), (&b"RIFF"[..], 44 + 3 * 800 * 2));
+
     // A failing mock model fails like an upstream: the status and error come through.
     let failing = post_json(
         &c,
@@ -165,10 +197,11 @@ async fn every_dialect_and_endpoint(backend: Backend) {
     assert_eq!(failing.status, 429, "{}", failing.text);
 
     // One usage record per request that reached the mock, with its token counts.
-    let records = wait_for(&s, 7).await;
+    let records = wait_for(&s, 10).await;
     let chats: Vec<_> = records
         .iter()
-        .filter(|r| r.provider == "mock" && r.upstream_model == "mock-only-gpt-4o")
+        .filter(|r| r.upstream_model == "mock-only-gpt-4o")
+        .filter(|r| !matches!(r.endpoint.as_str(), "moderations" | "audio/speech"))
         .collect();
     assert_eq!(chats.len(), 4, "{records:?}");
     for r in &chats {

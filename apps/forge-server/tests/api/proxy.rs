@@ -341,7 +341,11 @@ async fn client_disconnect_drops_the_upstream(b: Backend) {
 
 async fn unknown_model_404_and_scope_403(b: Backend) {
     let s = setup(b).await;
+    // A bare name the openai key lists is discovered there; one nobody lists is a 404.
     let reply = chat(&s, &hello("gpt-4o")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.header("x-forge-provider"), Some("openai"));
+    let reply = chat(&s, &hello("no-such-model")).await;
     assert_eq!(reply.status, 404, "{}", reply.text);
     assert_eq!(reply.body["error"]["code"], "model_not_found");
     let reply = chat(&s, &hello("nosuchprovider/gpt-4o")).await;

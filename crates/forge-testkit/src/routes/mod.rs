@@ -4,6 +4,7 @@
 pub(crate) mod chat;
 pub(crate) mod completions;
 pub(crate) mod embeddings;
+pub(crate) mod media;
 pub(crate) mod models;
 pub(crate) mod not_found;
 
@@ -25,6 +26,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/chat/completions", web::post().to(chat::handle))
             .route("/completions", web::post().to(completions::handle))
             .route("/embeddings", web::post().to(embeddings::handle))
+            .route("/images/generations", web::post().to(media::images))
+            .route("/moderations", web::post().to(media::moderations))
+            .route("/audio/speech", web::post().to(media::speech))
             .route("/models", web::get().to(models::list))
             .route("/models/{id}", web::get().to(models::get)),
     )

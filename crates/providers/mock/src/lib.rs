@@ -81,7 +81,15 @@ pub fn answer(method: &str, url: &str, body: &[u8]) -> Answer {
         .unwrap_or_default();
     match (method, path) {
         ("GET", "/models") => models(),
-        ("POST", "/chat/completions" | "/completions" | "/embeddings" | "/images/generations") => {
+        (
+            "POST",
+            "/chat/completions"
+            | "/completions"
+            | "/embeddings"
+            | "/images/generations"
+            | "/moderations"
+            | "/audio/speech",
+        ) => {
             let Ok(request) = serde_json::from_slice::<Value>(body) else {
                 return Answer::error(400, "the request body is not valid JSON", "invalid_json");
             };
@@ -97,6 +105,8 @@ pub fn answer(method: &str, url: &str, body: &[u8]) -> Answer {
                 "/chat/completions" => chat::answer(&request),
                 "/completions" => text::completions(&request),
                 "/embeddings" => vectors::embeddings(&request),
+                "/moderations" => text::moderations(&request),
+                "/audio/speech" => text::speech(&request),
                 _ => text::images(&request),
             }
         }

@@ -203,3 +203,24 @@ fn models_failures_and_unknown_paths() {
     assert_eq!(bad.status, 400);
     assert_eq!(json_of(&bad)["error"]["type"], "invalid_request_error");
 }
+
+#[test]
+fn moderations_and_speech() {
+    let m = json_of(&post(
+        "/moderations",
+        json!({"model": "omni-moderation-latest", "input": ["a", "b"]}),
+    ));
+    assert_eq!(m["results"].as_array().unwrap().len(), 2);
+    assert_eq!(m["results"][0]["flagged"], false);
+    let speech = post(
+        "/audio/speech",
+        json!({"model": "tts-1", "voice": "alloy", "input": "x".repeat(100)}),
+    );
+    assert_eq!((speech.status, speech.content_type), (200, "audio/wav"));
+    let wav = speech.body();
+    assert_eq!(&wav[..4], b"RIFF");
+    // 100 characters: three tenths of a second at 8 kHz, 16-bit.
+    assert_eq!(wav.len(), 44 + 3 * 800 * 2);
+    assert!(speech.chunks.len() > 1);
+    assert_eq!(post("/audio/speech", json!({"model": "tts-1"})).status, 400);
+}

@@ -85,3 +85,77 @@ pub fn images(request: &Value) -> Answer {
         .collect();
     Answer::json(200, &json!({ "created": 1_700_000_000, "data": data }))
 }
+
+/// `/moderations`: nothing is flagged; one result per input.
+pub fn moderations(request: &Value) -> Answer {
+    let inputs = match &request["input"] {
+        Value::Array(items) => items.len().max(1),
+        _ => 1,
+    };
+    const CATEGORIES: [&str; 11] = [
+        "harassment",
+        "harassment/threatening",
+        "hate",
+        "hate/threatening",
+        "illicit",
+        "illicit/violent",
+        "self-harm",
+        "self-harm/instructions",
+        "self-harm/intent",
+        "sexual",
+        "violence",
+    ];
+    let flags: serde_json::Map<String, Value> = CATEGORIES
+        .iter()
+        .map(|c| ((*c).to_owned(), Value::Bool(false)))
+        .collect();
+    let scores: serde_json::Map<String, Value> = CATEGORIES
+        .iter()
+        .map(|c| ((*c).to_owned(), json!(0.0001)))
+        .collect();
+    let results: Vec<Value> = (0..inputs)
+        .map(|_| json!({ "flagged": false, "categories": flags, "category_scores": scores }))
+        .collect();
+    Answer::json(
+        200,
+        &json!({ "id": id_of("modr", request), "model": request["model"].as_str().unwrap_or("mock"),
+                 "results": results }),
+    )
+}
+
+/// `/audio/speech`: a WAV of silence, a tenth of a second per 40 characters of input, in
+/// 4 KiB pieces (the audio streams as it is produced).
+pub fn speech(request: &Value) -> Answer {
+    let text = request["input"].as_str().unwrap_or_default();
+    if text.is_empty() {
+        return Answer::error(400, "'input' is required", "invalid_input");
+    }
+    const RATE: u32 = 8000;
+    let tenths = u32::try_from(text.len().div_ceil(40))
+        .unwrap_or(u32::MAX)
+        .clamp(1, 600);
+    let samples = RATE / 10 * tenths;
+    let data_len = samples * 2;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    wav.resize(44 + data_len as usize, 0);
+    Answer {
+        status: 200,
+        content_type: "audio/wav",
+        chunks: wav
+            .chunks(4096)
+            .map(bytes::Bytes::copy_from_slice)
+            .collect(),
+    }
+}

@@ -64,6 +64,11 @@ pub enum Endpoint {
     Completions,
     Embeddings,
     Responses,
+    ImagesGenerations,
+    Moderations,
+    AudioSpeech,
+    /// Cohere/Jina-shaped reranking, for hosts that serve it.
+    Rerank,
 }
 
 impl Endpoint {
@@ -74,6 +79,10 @@ impl Endpoint {
             Endpoint::Completions => "completions",
             Endpoint::Embeddings => "embeddings",
             Endpoint::Responses => "responses",
+            Endpoint::ImagesGenerations => "images/generations",
+            Endpoint::Moderations => "moderations",
+            Endpoint::AudioSpeech => "audio/speech",
+            Endpoint::Rerank => "rerank",
         }
     }
 }

@@ -9,6 +9,7 @@ mod admission;
 mod attempts;
 mod billing;
 mod choice;
+mod discovery;
 mod headers;
 mod single;
 
@@ -156,6 +157,7 @@ where
                 secret: &route.provider.api_key,
                 timeouts: transport.timeouts,
                 tokens_unknown: false,
+                attempt: 1,
             };
             single(
                 proxy,
@@ -180,6 +182,9 @@ where
                 &mut attempt,
             )
             .await
+        }
+        Err(Error::ModelNotFound { .. }) => {
+            discovery::discovered(proxy, transport, &call, &snapshot, model, &mut attempt).await
         }
         Err(e) => Err(e),
     }

@@ -34,6 +34,8 @@ pub(super) struct One<'a> {
     pub timeouts: Timeouts,
     /// A pass-through: tokens unknown unless the upstream reports them.
     pub tokens_unknown: bool,
+    /// Which attempt of the request this is (`x-forge-attempts`).
+    pub attempt: u32,
 }
 
 pub(super) async fn single<F>(
@@ -96,7 +98,7 @@ where
         &mut resp,
         one.provider,
         one.upstream_model,
-        1,
+        one.attempt,
         started.elapsed(),
     );
     if let Some(charge) = &charge {
@@ -135,6 +137,7 @@ where
             secret: &key.api_key,
             timeouts: transport.timeouts,
             tokens_unknown: true,
+            attempt: 1,
         };
         return single(
             proxy,
@@ -164,6 +167,7 @@ where
         secret: deployment.api_key.expose(),
         timeouts: transport.timeouts,
         tokens_unknown: true,
+        attempt: 1,
     };
     single(
         proxy,

@@ -1,0 +1,73 @@
+"""Images, moderations and speech through Forge with the official `openai` SDK, against the
+fake upstream that serves them as OpenAI's API does; usage recorded for each."""
+
+import base64
+import time
+
+import pytest
+import requests
+from openai import OpenAI
+
+from conftest import run_fake
+
+MEDIA_KEY = "sk-media-fake-0001"
+MODELS = ["gpt-image-1", "dall-e-3", "omni-moderation-latest", "tts-1"]
+
+
+@pytest.fixture(scope="module")
+def media_upstream(tmp_path_factory):
+    yield from run_fake(tmp_path_factory, "openai", MEDIA_KEY, MODELS)
+
+
+@pytest.fixture
+def client(forge_server, media_upstream, make_forge_key) -> OpenAI:
+    key = make_forge_key({"openai": (MEDIA_KEY, media_upstream)})
+    return OpenAI(base_url=forge_server.api, api_key=key, max_retries=0)
+
+
+def test_images_moderations_and_speech(client, forge_server, account):
+    image = client.images.generate(model="openai/gpt-image-1", prompt="A lighthouse", n=2)
+    assert len(image.data) == 2
+    assert base64.b64decode(image.data[0].b64_json).startswith(b"\x89PNG")
+    assert image.usage.output_tokens == 544
+
+    dalle = client.images.generate(model="openai/dall-e-3", prompt="A lighthouse",
+                                   response_format="url")
+    assert dalle.data[0].url.startswith("https://") and dalle.data[0].revised_prompt
+
+    # The upstream's validation comes back as it said it.
+    from openai import BadRequestError
+    with pytest.raises(BadRequestError) as refused:
+        client.images.generate(model="openai/gpt-image-1", prompt="x", response_format="url")
+    assert "response_format" in str(refused.value)
+
+    moderation = client.moderations.create(model="openai/omni-moderation-latest",
+                                           input=["hello", "world"])
+    assert [r.flagged for r in moderation.results] == [False, False]
+
+    with client.audio.speech.with_streaming_response.create(
+            model="openai/tts-1", voice="alloy", input="Hello there, this is speech.",
+            response_format="wav") as speech:
+        assert speech.headers["content-type"] == "audio/wav"
+        audio = b"".join(speech.iter_bytes())
+    assert audio.startswith(b"FAKE-wav-AUDIO:") and len(audio) == 15 + 3 * 1024
+
+    # One record per call that reached the upstream (the refused one included): 5.
+    deadline = time.monotonic() + 20
+    while True:
+        res = requests.get(forge_server.api + "/usage", params={"group_by": "model"},
+                           headers=account.headers, timeout=30)
+        assert res.status_code == 200, res.text
+        rows = {row["model"]: row for row in res.json()["rows"]}
+        if sum(row["requests"] for row in rows.values()) >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    image_row = rows["gpt-image-1"]
+    assert (image_row["requests"], image_row["errors"], image_row["output_tokens"]) == (2, 1, 544), rows
+    # Priced per token: 544 image tokens at $40/M and the 4-token prompt at $5/M.
+    assert image_row["cost"] == "0.02178", rows
+    # DALL-E's per-image prices are not in the table: counted, never as free.
+    assert rows["dall-e-3"]["cost"] is None and rows["dall-e-3"]["unpriced_requests"] == 1, rows
+    moderation_row = rows["omni-moderation-latest"]
+    assert moderation_row["requests"] == 1 and moderation_row["cost"] == "0", rows
+    assert rows["tts-1"]["requests"] == 1 and rows["tts-1"]["estimated_requests"] == 1, rows
