@@ -71,3 +71,62 @@ def test_images_moderations_and_speech(client, forge_server, account):
     moderation_row = rows["omni-moderation-latest"]
     assert moderation_row["requests"] == 1 and moderation_row["cost"] == "0", rows
     assert rows["tts-1"]["requests"] == 1 and rows["tts-1"]["estimated_requests"] == 1, rows
+
+
+UPLOAD_MODELS = ["whisper-1", "gpt-4o-transcribe", "gpt-image-1", "dall-e-2"]
+UPLOAD_KEY = "sk-upload-fake-0001"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+@pytest.fixture(scope="module")
+def upload_upstream(tmp_path_factory):
+    yield from run_fake(tmp_path_factory, "openai", UPLOAD_KEY, UPLOAD_MODELS)
+
+
+def test_multipart_uploads(forge_server, upload_upstream, make_forge_key, account):
+    key = make_forge_key({"openai": (UPLOAD_KEY, upload_upstream)})
+    client = OpenAI(base_url=forge_server.api, api_key=key, max_retries=0)
+    audio = b"RIFF" + bytes(range(256)) * 64  # 16,388 bytes, any content
+
+    whisper = client.audio.transcriptions.create(model="openai/whisper-1", file=("talk.wav", audio))
+    assert whisper.text == "Transcribed 16388 bytes of talk.wav."
+    text = client.audio.transcriptions.create(model="openai/whisper-1", file=("talk.wav", audio),
+                                              response_format="text")
+    assert text.strip() == "Transcribed 16388 bytes of talk.wav."
+    gpt = client.audio.transcriptions.create(model="openai/gpt-4o-transcribe",
+                                             file=("talk.wav", audio))
+    assert gpt.usage.input_tokens == 103
+    deltas = [e.delta for e in client.audio.transcriptions.create(
+        model="openai/gpt-4o-transcribe", file=("talk.wav", audio), stream=True)
+        if e.type == "transcript.text.delta"]
+    assert "".join(deltas) == "Transcribed 16388 bytes of talk.wav."
+    translated = client.audio.translations.create(model="openai/whisper-1", file=("talk.mp3", audio))
+    assert translated.text.startswith("Transcribed")
+
+    # The upstream's own validation of the upload comes back.
+    from openai import BadRequestError
+    with pytest.raises(BadRequestError) as refused:
+        client.audio.transcriptions.create(model="openai/whisper-1", file=("notes.txt", b"hello"))
+    assert "Invalid file format" in str(refused.value)
+
+    edited = client.images.edit(model="openai/gpt-image-1", image=("in.png", PNG), prompt="Add a hat")
+    assert base64.b64decode(edited.data[0].b64_json) == PNG and edited.usage.output_tokens == 272
+    variation = client.images.create_variation(model="openai/dall-e-2", image=("in.png", PNG), n=2)
+    assert len(variation.data) == 2
+
+    # Usage: tokens where the answer reported them, else unknown (never zero, never guessed).
+    deadline = time.monotonic() + 20
+    while True:
+        res = requests.get(forge_server.api + "/usage", params={"group_by": "model"},
+                           headers=account.headers, timeout=30)
+        rows = {row["model"]: row for row in res.json()["rows"]}
+        if sum(row["requests"] for row in rows.values()) >= 8 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert rows["gpt-4o-transcribe"]["requests"] == 2, rows
+    assert rows["gpt-4o-transcribe"]["input_tokens"] >= 103, rows
+    assert rows["gpt-image-1"]["output_tokens"] == 272, rows
+    whisper_row = rows["whisper-1"]
+    assert whisper_row["requests"] == 4 and whisper_row["input_tokens"] == 0, rows
+    assert whisper_row["cost"] is None and whisper_row["estimated_requests"] == 0, rows

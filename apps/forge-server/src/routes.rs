@@ -12,6 +12,7 @@ use crate::proxy::client;
 use crate::proxy::openai::{
     Chat, Completions, Embeddings, Images, Moderations, OpenAi, Rerank, Speech,
 };
+use crate::proxy::upload::{ImageEdits, ImageVariations, Transcriptions, Translations, Upload};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // the OpenAI-compatible proxy
@@ -28,6 +29,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/audio/speech").route(post().to(client::handle::<OpenAi<Speech>>)))
         .service(resource("/v1/rerank").route(post().to(client::handle::<OpenAi<Rerank>>)))
+        // multipart uploads
+        .service(
+            resource("/v1/images/edits").route(post().to(client::handle::<Upload<ImageEdits>>)),
+        )
+        .service(
+            resource("/v1/images/variations")
+                .route(post().to(client::handle::<Upload<ImageVariations>>)),
+        )
+        .service(
+            resource("/v1/audio/transcriptions")
+                .route(post().to(client::handle::<Upload<Transcriptions>>)),
+        )
+        .service(
+            resource("/v1/audio/translations")
+                .route(post().to(client::handle::<Upload<Translations>>)),
+        )
         .service(
             resource("/v1/responses")
                 .route(post().to(client::handle::<proxy::responses::Responses>)),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod gemini;
 pub mod json;
 pub mod mask;
+pub mod multipart;
 pub mod openai;
 pub mod responses;
 pub mod sse;

@@ -25,6 +25,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("usage_sniff", usage_sniff),
     ("forge_toml", forge_toml),
     ("admin_bodies", admin_bodies),
+    ("multipart", multipart),
 ];
 
 /// The SSE framer, fed the input in two pieces split at its first byte's value.
@@ -111,6 +112,27 @@ pub fn usage_sniff(data: &[u8]) {
         let mut sniffer = StreamSniffer::new(dialect);
         for ev in &events {
             let _ = sniffer.observe(&ev.data);
+        }
+    }
+}
+
+/// The multipart form reader, under a fixed boundary and the boundary the input's first line
+/// names; every text field read back and the `model` field rewritten.
+pub fn multipart(data: &[u8]) {
+    let named = data
+        .split(|&b| b == b'\r')
+        .next()
+        .and_then(|line| std::str::from_utf8(line.strip_prefix(b"--")?).ok())
+        .map(|b| format!("multipart/form-data; boundary={b}"));
+    for content_type in ["multipart/form-data; boundary=XyZ".to_owned()]
+        .into_iter()
+        .chain(named)
+    {
+        if let Ok(form) = forge_core::multipart::Form::parse(data, &content_type) {
+            for part in form.parts() {
+                let _ = form.text(&part.name);
+            }
+            let _ = form.with_text("model", "rewritten");
         }
     }
 }

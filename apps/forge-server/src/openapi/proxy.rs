@@ -425,3 +425,58 @@ passthrough_op!(post, passthrough_post);
 passthrough_op!(put, passthrough_put);
 passthrough_op!(patch, passthrough_patch);
 passthrough_op!(delete, passthrough_delete);
+
+/// A multipart upload: the file field (`file` for audio, `image` for images), `model`, and the
+/// endpoint's other fields, passed on as sent.
+#[derive(Serialize, ToSchema)]
+pub struct UploadForm {
+    /// `provider/model`, an alias or a forge.toml route; rewritten to the upstream's name.
+    pub model: String,
+    /// The audio file (transcriptions, translations).
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub file: Option<String>,
+    /// The image (edits, variations); `image[]` for several.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub image: Option<String>,
+    /// Edits: what to change.
+    pub prompt: Option<String>,
+    /// Transcriptions with GPT models: server-sent events.
+    pub stream: Option<bool>,
+}
+
+/// Declares a multipart route (errors in OpenAI's shape).
+macro_rules! openai_upload {
+    ($path:literal, $name:ident, $what:literal) => {
+        #[utoipa::path(post, path = $path, tag = "OpenAI", operation_id = stringify!($name),
+            request_body(content = UploadForm, content_type = "multipart/form-data"),
+            responses(
+                (status = 200, description = $what, content(
+                    (ProviderResponse = "application/json"), ("text/plain"), (SseEvent = "text/event-stream"))),
+                (status = "4XX", description = "Rejected (OpenAI's error shape)", body = OpenAiErrorBody),
+                (status = "5XX", description = "The upstream failed or timed out", body = OpenAiErrorBody),
+            ),
+            security(("forge_key" = []), ("x_api_key" = [])))]
+        pub fn $name() {}
+    };
+}
+
+openai_upload!(
+    "/v1/images/edits",
+    images_edits,
+    "Edited images in OpenAI's shape"
+);
+openai_upload!(
+    "/v1/images/variations",
+    images_variations,
+    "Variations in OpenAI's shape"
+);
+openai_upload!(
+    "/v1/audio/transcriptions",
+    audio_transcriptions,
+    "The transcription as JSON, text or subtitles (as `response_format` asks), or its events"
+);
+openai_upload!(
+    "/v1/audio/translations",
+    audio_translations,
+    "The English translation"
+);

@@ -141,8 +141,11 @@ impl Tap {
         self.done = true;
         self.upstream = None;
         if let Some(meter) = self.meter.take() {
+            // A usage object without token counts (Whisper's `{"type": "duration"}`) is no
+            // report: the tokens stay unknown rather than zero.
             if let Some(json) = self.json.take()
                 && let Some(usage) = usage_from_body(self.dialect, &json)
+                && usage.total_tokens() > 0
             {
                 meter.set_usage(usage);
             }

@@ -26,6 +26,7 @@ pub mod resolve_dns;
 pub mod responses;
 pub mod translate;
 pub mod transport;
+pub mod upload;
 pub mod upstream;
 
 use bytes::Bytes;

@@ -24,4 +24,5 @@ mod responses_api;
 mod routing;
 mod stats;
 mod stream_end;
+mod uploads;
 mod usage;

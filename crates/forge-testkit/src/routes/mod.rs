@@ -7,6 +7,7 @@ pub(crate) mod embeddings;
 pub(crate) mod media;
 pub(crate) mod models;
 pub(crate) mod not_found;
+pub(crate) mod uploads;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,6 +30,16 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/images/generations", web::post().to(media::images))
             .route("/moderations", web::post().to(media::moderations))
             .route("/audio/speech", web::post().to(media::speech))
+            .route(
+                "/audio/transcriptions",
+                web::post().to(uploads::transcriptions),
+            )
+            .route("/audio/translations", web::post().to(uploads::translations))
+            .route("/images/edits", web::post().to(uploads::image_edits))
+            .route(
+                "/images/variations",
+                web::post().to(uploads::image_variations),
+            )
             .route("/models", web::get().to(models::list))
             .route("/models/{id}", web::get().to(models::get)),
     )

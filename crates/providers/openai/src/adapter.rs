@@ -69,6 +69,11 @@ pub enum Endpoint {
     AudioSpeech,
     /// Cohere/Jina-shaped reranking, for hosts that serve it.
     Rerank,
+    /// Multipart uploads.
+    ImagesEdits,
+    ImagesVariations,
+    AudioTranscriptions,
+    AudioTranslations,
 }
 
 impl Endpoint {
@@ -83,6 +88,10 @@ impl Endpoint {
             Endpoint::Moderations => "moderations",
             Endpoint::AudioSpeech => "audio/speech",
             Endpoint::Rerank => "rerank",
+            Endpoint::ImagesEdits => "images/edits",
+            Endpoint::ImagesVariations => "images/variations",
+            Endpoint::AudioTranscriptions => "audio/transcriptions",
+            Endpoint::AudioTranslations => "audio/translations",
         }
     }
 }
@@ -219,6 +228,36 @@ impl OpenAiAdapter {
             method: Method::Post,
             url,
             headers: self.headers(true),
+            body,
+        }
+    }
+
+    /// A multipart upload (images edits, audio transcriptions, ...) as the client sent it,
+    /// its `model` field already `model`, under its own `content_type` (the boundary is the
+    /// client's). For Azure the model names the deployment in the URL.
+    pub fn upload(
+        &self,
+        endpoint: Endpoint,
+        model: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> UpstreamRequest {
+        let url = match &self.azure_api_version {
+            Some(version) => format!(
+                "{}/openai/deployments/{}/{}?api-version={}",
+                self.base_url,
+                encode_component(model),
+                endpoint.path(),
+                encode_component(version)
+            ),
+            None => self.url(endpoint.path()),
+        };
+        let mut headers = self.headers(false);
+        headers.push(("content-type", content_type.to_owned()));
+        UpstreamRequest {
+            method: Method::Post,
+            url,
+            headers,
             body,
         }
     }
