@@ -13,8 +13,13 @@ const TERMINAL: [&str; 3] = [
     "response.failed",
 ];
 
+/// A streamed transcription's (`/v1/audio/transcriptions`) last event, with its top-level
+/// `usage` in the same field names.
+const TRANSCRIPT_DONE: &str = "transcript.text.done";
+
 /// Events whose `delta` is model output text.
-const TEXT_DELTAS: [&str; 6] = [
+const TEXT_DELTAS: [&str; 7] = [
+    "transcript.text.delta",
     "response.output_text.delta",
     "response.refusal.delta",
     "response.reasoning_text.delta",
@@ -26,7 +31,13 @@ const TEXT_DELTAS: [&str; 6] = [
 /// Text events all have a `delta` key, usage events a terminal `type` value; everything
 /// else (`response.created`'s request echo, the `*.done` and `output_item` events that
 /// repeat the whole output) is skipped unparsed.
-pub(super) const NEEDLES: [&str; 4] = ["delta", TERMINAL[0], TERMINAL[1], TERMINAL[2]];
+pub(super) const NEEDLES: [&str; 5] = [
+    "delta",
+    TERMINAL[0],
+    TERMINAL[1],
+    TERMINAL[2],
+    TRANSCRIPT_DONE,
+];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -126,6 +137,8 @@ struct Event<'a> {
     delta: Text<'a>,
     #[serde(borrow)]
     response: Obj<Response<'a>>,
+    /// `transcript.text.done`.
+    usage: Obj<WireUsage>,
 }
 
 pub(super) fn observe(data: &str, state: &mut State) -> Observed {
@@ -142,6 +155,11 @@ pub(super) fn observe(data: &str, state: &mut State) -> Observed {
         if let Some(u) = response.usage.0 {
             state.usage = Some(u.canonical());
         }
+    } else if kind == TRANSCRIPT_DONE
+        && let Some(u) = ev.usage.0
+    {
+        note_finish(&mut state.finish_reasons, "completed");
+        state.usage = Some(u.canonical());
     }
     Observed::default()
 }

@@ -141,3 +141,20 @@ fn failed_and_incomplete_carry_usage_but_created_does_not() {
     let (s, _) = sniff(SniffDialect::OpenAiResponses, &[audio]);
     assert_eq!(s.output_text(), "");
 }
+
+#[test]
+fn a_streamed_transcription_reports_its_usage_at_the_end() {
+    let events = [
+        json!({"type": "transcript.text.delta", "delta": "Hello "}).to_string(),
+        json!({"type": "transcript.text.delta", "delta": "there."}).to_string(),
+        json!({"type": "transcript.text.done", "text": "Hello there.",
+               "usage": {"type": "tokens", "input_tokens": 14, "output_tokens": 3, "total_tokens": 17,
+                         "input_token_details": {"audio_tokens": 14, "text_tokens": 0}}}).to_string(),
+    ];
+    let (s, _) = sniff(SniffDialect::OpenAiResponses, &events);
+    assert_eq!(
+        s.usage().map(|u| (u.input_tokens, u.output_tokens)),
+        Some((14, 3))
+    );
+    assert_eq!(s.output_text(), "Hello there.");
+}
