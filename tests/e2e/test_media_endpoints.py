@@ -11,7 +11,7 @@ from openai import OpenAI
 from conftest import run_fake
 
 MEDIA_KEY = "sk-media-fake-0001"
-MODELS = ["gpt-image-1", "dall-e-3", "omni-moderation-latest", "tts-1"]
+MODELS = ["gpt-image-1", "dall-e-3", "omni-moderation-latest", "tts-1", "jina-reranker-v2"]
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +52,22 @@ def test_images_moderations_and_speech(client, forge_server, account):
         audio = b"".join(speech.iter_bytes())
     assert audio.startswith(b"FAKE-wav-AUDIO:") and len(audio) == 15 + 3 * 1024
 
-    # One record per call that reached the upstream (the refused one included): 5.
+    # Rerank has no SDK method: Jina's shape over plain HTTP, with the same Forge key.
+    res = requests.post(forge_server.api + "/rerank", timeout=30,
+                        headers={"Authorization": f"Bearer {client.api_key}"},
+                        json={"model": "openai/jina-reranker-v2", "query": "red apple",
+                              "documents": ["a green pear", "a red apple", "red wine"], "top_n": 2})
+    assert res.status_code == 200, res.text
+    assert [r["index"] for r in res.json()["results"]] == [1, 2]
+
+    # One record per call that reached the upstream (the refused one included): 6.
     deadline = time.monotonic() + 20
     while True:
         res = requests.get(forge_server.api + "/usage", params={"group_by": "model"},
                            headers=account.headers, timeout=30)
         assert res.status_code == 200, res.text
         rows = {row["model"]: row for row in res.json()["rows"]}
-        if sum(row["requests"] for row in rows.values()) >= 5 or time.monotonic() > deadline:
+        if sum(row["requests"] for row in rows.values()) >= 6 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     image_row = rows["gpt-image-1"]
@@ -71,6 +79,9 @@ def test_images_moderations_and_speech(client, forge_server, account):
     moderation_row = rows["omni-moderation-latest"]
     assert moderation_row["requests"] == 1 and moderation_row["cost"] == "0", rows
     assert rows["tts-1"]["requests"] == 1 and rows["tts-1"]["estimated_requests"] == 1, rows
+    # The host's `usage.total_tokens`, read as input.
+    assert rows["jina-reranker-v2"]["input_tokens"] > 0, rows
+    assert rows["jina-reranker-v2"]["estimated_requests"] == 0, rows
 
 
 UPLOAD_MODELS = ["whisper-1", "gpt-4o-transcribe", "gpt-image-1", "dall-e-2"]

@@ -206,3 +206,64 @@ pub(crate) async fn speech(
         .content_type(*content_type)
         .streaming(futures_util::stream::iter(pieces))
 }
+
+/// `/v1/rerank` in Jina's (and Cohere's compatible) shape: documents scored by how many of
+/// the query's words they contain, best first, `top_n` of them.
+pub(crate) async fn rerank(
+    req: HttpRequest,
+    raw: Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let shared = shared.into_inner();
+    let p = match prepare(&req, &raw, &shared).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let query = match p.body.get("query") {
+        Some(Value::String(q)) if !q.is_empty() => q.to_lowercase(),
+        None => return validate::missing("query").response(),
+        Some(other) => {
+            return validate::invalid_type("query", "a non-empty string", other).response();
+        }
+    };
+    let documents: Vec<String> = match p.body.get("documents") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|d| {
+                d.as_str().map_or_else(
+                    || d["text"].as_str().unwrap_or_default().to_owned(),
+                    str::to_owned,
+                )
+            })
+            .collect(),
+        None => return validate::missing("documents").response(),
+        Some(other) => {
+            return validate::invalid_type("documents", "a non-empty array", other).response();
+        }
+    };
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let mut results: Vec<(usize, f64)> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = d.to_lowercase();
+            let hits = words.iter().filter(|w| d.contains(*w)).count();
+            (i, hits as f64 / words.len().max(1) as f64)
+        })
+        .collect();
+    results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top = p
+        .body
+        .get("top_n")
+        .and_then(Value::as_u64)
+        .map_or(results.len(), |n| n as usize);
+    results.truncate(top);
+    let tokens: u64 = text_tokens(&query) + documents.iter().map(|d| text_tokens(d)).sum::<u64>();
+    HttpResponse::Ok().json(json!({
+        "model": p.model,
+        "usage": { "total_tokens": tokens },
+        "results": results.iter().map(|(index, score)| json!({
+            "index": index, "relevance_score": score, "document": { "text": documents[*index] },
+        })).collect::<Vec<_>>(),
+    }))
+}

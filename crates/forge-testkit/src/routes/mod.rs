@@ -29,6 +29,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/embeddings", web::post().to(embeddings::handle))
             .route("/images/generations", web::post().to(media::images))
             .route("/moderations", web::post().to(media::moderations))
+            .route("/rerank", web::post().to(media::rerank))
             .route("/audio/speech", web::post().to(media::speech))
             .route(
                 "/audio/transcriptions",
