@@ -91,6 +91,21 @@ impl<'a> Form<'a> {
         &self.parts
     }
 
+    /// The one field named `name`, as text; an error when there are several (or it is a
+    /// file), since upstreams differ on which of several they read.
+    pub fn single_text(&self, name: &str) -> Result<Option<&'a str>, Error> {
+        let mut found = self.parts.iter().filter(|p| p.name == name);
+        let Some(part) = found.next() else {
+            return Ok(None);
+        };
+        if found.next().is_some() || part.filename.is_some() {
+            return Err(bad(&format!("`{name}` must be one text field")));
+        }
+        std::str::from_utf8(&self.body[part.value.clone()])
+            .map(Some)
+            .map_err(|_| bad(&format!("`{name}` is not UTF-8 text")))
+    }
+
     /// The first text (non-file) field named `name`.
     pub fn text(&self, name: &str) -> Option<&'a str> {
         let part = self
@@ -133,7 +148,8 @@ fn disposition(head: &str) -> Result<(String, Option<String>), Error> {
                 .then_some(value)
         })
         .ok_or_else(|| bad("a part without Content-Disposition"))?;
-    let mut params = value.split(';');
+    let params = split_params(value);
+    let mut params = params.iter();
     if !params
         .next()
         .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("form-data"))
@@ -146,7 +162,7 @@ fn disposition(head: &str) -> Result<(String, Option<String>), Error> {
         let Some((key, raw)) = param.split_once('=') else {
             continue;
         };
-        let value = raw.trim().trim_matches('"').to_owned();
+        let value = unquote(raw.trim());
         match key.trim().to_ascii_lowercase().as_str() {
             "name" => name = Some(value),
             "filename" => filename = Some(value),
@@ -154,6 +170,42 @@ fn disposition(head: &str) -> Result<(String, Option<String>), Error> {
         }
     }
     Ok((name.ok_or_else(|| bad("a part without a name"))?, filename))
+}
+
+/// A header value's `;`-separated parameters, a `;` inside a quoted string kept.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&value[start..]);
+    out
+}
+
+/// A token, or a quoted string with its `\` escapes resolved.
+fn unquote(raw: &str) -> String {
+    let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+        return raw.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The first `needle` in `haystack` at or after `from`.

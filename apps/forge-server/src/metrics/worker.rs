@@ -145,10 +145,11 @@ impl WorkerMetrics {
 
     fn attempt_handles(&self, record: &UsageRecord) -> Rc<AttemptHandles> {
         let outcome = outcome(record);
-        let priced = record.price_source != "unknown" && !record.price_source.is_empty();
+        let priced = is_priced(record);
         let key: AttemptKey = (
             record.provider.clone(),
             match (&record.deployment, priced) {
+                _ if record.endpoint == PASSTHROUGH => String::new(),
                 (Some(_), _) => record.requested_model.clone(),
                 (None, true) => record.upstream_model.clone(),
                 (None, false) => String::new(),
@@ -415,9 +416,33 @@ fn outcome(record: &UsageRecord) -> &str {
     }
 }
 
+/// A pass-through record's "model" is the request path: never a label.
+const PASSTHROUGH: &str = "passthrough";
+
+/// Whether the record's model has a price (its name is then one Forge's tables know).
+fn is_priced(record: &UsageRecord) -> bool {
+    !matches!(
+        record.price_source.as_str(),
+        "" | "unknown" | "tokens_unknown"
+    )
+}
+
 /// Bounded labels for an attempt: a forge.toml deployment's names are the operator's own; a
-/// user key's provider and model count only when Forge's tables know them.
+/// user key's provider and model count only when Forge's tables know them; a pass-through's
+/// route is `passthrough`.
 fn fold(record: &UsageRecord, priced: bool) -> (String, String, String) {
+    if record.endpoint == PASSTHROUGH {
+        let provider = match &record.deployment {
+            Some(_) => record.provider.clone(),
+            None if known_provider(&record.provider) => record.provider.clone(),
+            None => OTHER.to_owned(),
+        };
+        let deployment = record
+            .deployment
+            .clone()
+            .unwrap_or_else(|| "user_key".to_owned());
+        return (provider, PASSTHROUGH.to_owned(), deployment);
+    }
     match &record.deployment {
         Some(deployment) => (
             record.provider.clone(),

@@ -16,6 +16,16 @@ use crate::proxy::dispatch::Target;
 use crate::proxy::transport::UpstreamResponse;
 use crate::usage::meter::Meter;
 
+/// Which of the upstream's response headers reach the client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Relayed {
+    /// The pass-through: everything but hop-by-hop headers and `set-cookie`.
+    All,
+    /// A model route: the content type and disposition, request ids and rate limits (as
+    /// `pipeline` passes on).
+    Content,
+}
+
 /// JSON answers up to this size are kept aside (while streamed) to read their usage.
 const MAX_SNIFFED_JSON: usize = 4 * 1024 * 1024;
 
@@ -25,11 +35,20 @@ pub fn as_sent(
     meter: Option<Meter>,
     dialect: SniffDialect,
     target: &Target,
+    headers: Relayed,
 ) -> HttpResponse {
     let status = resp.status();
     let mut out = HttpResponse::build(status);
     for (name, value) in resp.headers() {
-        if !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
+        let wanted = match headers {
+            Relayed::All => name != header::SET_COOKIE,
+            Relayed::Content => {
+                name == header::CONTENT_TYPE
+                    || name == header::CONTENT_DISPOSITION
+                    || crate::proxy::pipeline::forwardable(name.as_str())
+            }
+        };
+        if wanted && !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
             out.append_header((name.clone(), value.clone()));
         }
     }
@@ -114,6 +133,9 @@ impl Tap {
 
     fn look(&mut self, chunk: &Bytes) {
         let Some(meter) = &self.meter else { return };
+        if !chunk.is_empty() {
+            meter.first_content();
+        }
         if let Some(pending) = &mut self.events {
             pending.extend_from_slice(chunk);
             let mut start = 0;

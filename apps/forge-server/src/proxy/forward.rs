@@ -18,7 +18,7 @@ use forge_core::usage_sniff::SniffDialect;
 use crate::auth::forge_key::authenticate_gemini;
 use crate::error::ProxyError;
 use crate::metrics::worker::WorkerMetrics;
-use crate::proxy::as_sent::{as_sent, is_hop_by_hop};
+use crate::proxy::as_sent::{Relayed, as_sent, is_hop_by_hop};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Call, Target};
 use crate::proxy::handle::Proxy;
@@ -93,6 +93,11 @@ async fn forward(
     obs: &crate::metrics::worker::RequestObs,
 ) -> Result<HttpResponse, Error> {
     let ctx = authenticate_gemini(&proxy.auth, req).await?;
+    if climbs(path) {
+        return Err(Error::invalid(
+            "the pass-through path may not contain `.` or `..` segments",
+        ));
+    }
     let declared = declared_length(req.headers());
     if declared.is_some_and(|len| len > proxy.max_body_bytes) {
         return Err(Error::PayloadTooLarge {
@@ -170,6 +175,7 @@ async fn forward(
                 meter,
                 sniff_dialect(&target.upstream, path),
                 &target,
+                Relayed::All,
             ))
         },
     )
@@ -197,7 +203,8 @@ fn sniff_dialect(upstream: &Upstream, path: &str) -> SniffDialect {
     }
 }
 
-/// The caller's headers minus hop-by-hop ones, its credentials (Forge's key) and cookies.
+/// The caller's headers minus hop-by-hop ones, its credentials (Forge's key), cookies and
+/// `accept-encoding`.
 fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
     let listed: Vec<String> = incoming
         .get_all(header::CONNECTION)
@@ -211,7 +218,11 @@ fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
             !is_hop_by_hop(name)
                 && !listed.iter().any(|l| l == name.as_str())
                 && !forge_core::upstream::is_secret_header(name.as_str())
-                && !matches!(name.as_str(), "host" | "content-length" | "cookie")
+                // Identity encoding, so the answer's usage can be read on the way.
+                && !matches!(
+                    name.as_str(),
+                    "host" | "content-length" | "cookie" | "accept-encoding"
+                )
         })
         .filter_map(|(name, value)| {
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
@@ -219,13 +230,39 @@ fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The query without `key` (a Google-style client's Forge key).
+/// The query without `key` (a Google-style client's Forge key), the name compared decoded
+/// as authentication reads it (`%6Bey` is `key` too).
 fn without_forge_key(query: &str) -> String {
     query
         .split('&')
-        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("key"))
+        .filter(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            let decoded = url::form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(n, _)| n.into_owned())
+                .unwrap_or_default();
+            !pair.is_empty() && decoded != "key"
+        })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Whether `path` has a `.` or `..` segment (spelled plainly or percent-encoded), which
+/// could climb out of the base URL's own path.
+fn climbs(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded: String = url::form_urlencoded::parse(segment.as_bytes())
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.into_owned()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+        matches!(lower.as_str(), "." | "..") || matches!(decoded.as_str(), "." | "..")
+    })
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
@@ -273,7 +310,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dot_segments_are_refused() {
+        for path in ["../other", "a/../../b", "%2e%2E/x", "a/./b", "a/%2e"] {
+            assert!(climbs(path), "{path}");
+        }
+        for path in [
+            "fine_tuning/jobs",
+            "files/file-1.jsonl",
+            "v1/a..b",
+            "...",
+            "",
+        ] {
+            assert!(!climbs(path), "{path}");
+        }
+    }
+
+    #[test]
     fn the_forge_key_leaves_the_query() {
+        assert_eq!(without_forge_key("%6Bey=forge-1&a=1"), "a=1");
         assert_eq!(without_forge_key("key=forge-1&limit=2"), "limit=2");
         assert_eq!(without_forge_key("after=x&key=forge-1"), "after=x");
         assert_eq!(without_forge_key("keyword=a"), "keyword=a");

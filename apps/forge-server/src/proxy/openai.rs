@@ -14,7 +14,7 @@ use forge_core::stream_end::StreamEnd;
 use forge_core::usage_sniff::SniffDialect;
 use forge_provider_openai::Endpoint;
 
-use crate::proxy::as_sent::as_sent;
+use crate::proxy::as_sent::{Relayed, as_sent};
 use crate::proxy::client::{Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::Target;
@@ -148,6 +148,7 @@ impl<E: OpenAiEndpoint> ClientDialect for OpenAi<E> {
                     meter,
                     SniffDialect::OpenAiEmbeddings,
                     &target,
+                    Relayed::Content,
                 ));
             }
             let how = Passthrough {

@@ -27,7 +27,7 @@ const MAX_ERROR_BODY: usize = 1024 * 1024;
 const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 /// Upstream response headers worth passing on (request ids and rate-limit information).
-fn forwardable(name: &str) -> bool {
+pub fn forwardable(name: &str) -> bool {
     name == "x-request-id"
         || name == "request-id"
         || name.starts_with("x-ratelimit-")

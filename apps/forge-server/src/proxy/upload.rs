@@ -16,7 +16,7 @@ use forge_core::multipart::Form;
 use forge_core::usage_sniff::SniffDialect;
 use forge_provider_openai::Endpoint;
 
-use crate::proxy::as_sent::as_sent;
+use crate::proxy::as_sent::{Relayed, as_sent};
 use crate::proxy::client::{Attempt, ClientDialect, Head};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::Target;
@@ -79,8 +79,10 @@ impl<E: OpenAiEndpoint> ClientDialect for Upload<E> {
             });
         }
         let head = Head {
-            model: form.text("model").map(str::to_owned),
-            stream: form.text("stream").is_some_and(|s| s.trim() == "true"),
+            model: form.single_text("model")?.map(str::to_owned),
+            stream: form
+                .single_text("stream")?
+                .is_some_and(|s| s.trim() == "true"),
             endpoint: E::ENDPOINT.path(),
             prompt: Prompt::Raw,
             max_tokens: None,
@@ -117,6 +119,12 @@ impl<E: OpenAiEndpoint> ClientDialect for Upload<E> {
         let resp = pipeline::send(cx.transport, &target, req).await?;
         let meter = target.meter.clone();
         // GPT Image and GPT transcription models report `usage` with input/output tokens.
-        Ok(as_sent(resp, meter, SniffDialect::OpenAiResponses, &target))
+        Ok(as_sent(
+            resp,
+            meter,
+            SniffDialect::OpenAiResponses,
+            &target,
+            Relayed::Content,
+        ))
     }
 }

@@ -347,3 +347,50 @@ async fn the_mock_provider_answers_through_the_pass_through() {
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["error"]["code"], "unknown_url");
 }
+
+#[actix_rt::test]
+async fn model_limited_keys_dot_segments_and_encoded_keys_are_refused() {
+    let oa = openai();
+    let limited = "gw-limited-key-0123456789";
+    let limited_digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(limited.as_bytes()));
+    let config = format!(
+        "{}[models.m]\ndeployments = [{{ provider = \"oa\", model = \"gpt-4o-mini\" }}]\n\n[[keys]]\nname = \"tests\"\nkey = \"sha256:{}\"\n\n[[keys]]\nname = \"limited\"\nkey = \"sha256:{limited_digest}\"\nmodels = [\"m\"]\n",
+        openai_provider("oa", &oa),
+        key_digest()
+    );
+    let s = TestServer::start_with_config(&config).await;
+    let c = client();
+    // A key held to some models cannot use arbitrary paths on the operator's credential.
+    let refused = send_raw(
+        &c,
+        "GET",
+        &s.url("/passthrough/oa/models"),
+        Some(limited),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    // Paths may not climb out of the base URL's own path.
+    for path in [
+        "/passthrough/oa/%2e%2e/admin",
+        "/passthrough/oa/a/%2E%2E/%2e%2e/x",
+    ] {
+        let climbing = send_raw(&c, "GET", &s.url(path), Some(KEY), None).await;
+        assert_eq!(climbing.status, 400, "{path}: {}", climbing.text);
+    }
+    // The Forge key in any spelling of `?key=` stays here.
+    let before = oa.request_count();
+    let listed = send_raw(
+        &c,
+        "GET",
+        &s.url(&format!("/passthrough/oa/models?%6Bey={KEY}&limit=1")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(oa.request_count(), before + 1);
+    let seen = oa.requests().pop().unwrap();
+    assert_eq!(seen.query, "limit=1");
+    assert!(seen.headers.iter().all(|(_, v)| !v.contains(KEY)));
+}

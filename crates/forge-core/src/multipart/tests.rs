@@ -61,6 +61,34 @@ fn replaces_one_value_and_keeps_every_other_byte() {
 }
 
 #[test]
+fn quoted_names_and_duplicates_read_as_upstreams_read_them() {
+    let mut body =
+        b"------forge0123\r\nContent-Disposition: form-data; name=\"x;name=model\"\r\n\r\nfake\r\n"
+            .to_vec();
+    body.extend(form(&[("model", None, b"real")]));
+    let f = Form::parse(&body, CT).unwrap();
+    assert_eq!(f.parts()[0].name, "x;name=model");
+    assert_eq!(f.single_text("model").unwrap(), Some("real"));
+    let twice = form(&[("model", None, b"a"), ("model", None, b"b")]);
+    assert_eq!(
+        Form::parse(&twice, CT)
+            .unwrap()
+            .single_text("model")
+            .unwrap_err()
+            .status(),
+        400
+    );
+    let as_file = form(&[("model", Some("m.txt"), b"a")]);
+    assert!(
+        Form::parse(&as_file, CT)
+            .unwrap()
+            .single_text("model")
+            .is_err()
+    );
+    assert_eq!(unquote(r#""a\"b""#), "a\"b");
+}
+
+#[test]
 fn boundaries_from_content_types() {
     assert_eq!(boundary("multipart/form-data; boundary=abc"), Some("abc"));
     assert_eq!(

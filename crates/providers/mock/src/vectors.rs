@@ -8,6 +8,10 @@ use crate::{Answer, tokens_of};
 /// `text-embedding-3-small`'s size, unless the request sets `dimensions`.
 const DEFAULT_DIMENSIONS: usize = 1536;
 const MAX_DIMENSIONS: usize = 4096;
+/// OpenAI's own cap on inputs per request.
+const MAX_INPUTS: usize = 2048;
+/// Numbers in one answer at most (about 20 MB of JSON), whatever the inputs and dimensions.
+const MAX_VALUES: usize = 2 * 1024 * 1024;
 
 pub fn embeddings(request: &Value) -> Answer {
     let model = request["model"].as_str().unwrap_or("mock");
@@ -30,6 +34,13 @@ pub fn embeddings(request: &Value) -> Answer {
         .and_then(|d| usize::try_from(d).ok())
         .unwrap_or(DEFAULT_DIMENSIONS)
         .clamp(1, MAX_DIMENSIONS);
+    if inputs.len() > MAX_INPUTS || inputs.len().saturating_mul(dimensions) > MAX_VALUES {
+        return Answer::error(
+            400,
+            &format!("at most {MAX_INPUTS} inputs and {MAX_VALUES} numbers per request"),
+            "too_many_inputs",
+        );
+    }
     let base64 = request["encoding_format"].as_str() == Some("base64");
     let mut prompt_tokens = 0;
     let data: Vec<Value> = inputs

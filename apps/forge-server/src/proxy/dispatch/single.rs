@@ -149,6 +149,18 @@ where
         )
         .await;
     }
+    // A static key limited to some models cannot be held to them on arbitrary paths.
+    if call
+        .ctx
+        .gateway
+        .as_ref()
+        .is_some_and(|key| key.models.is_some())
+    {
+        return Err(Error::PermissionDenied(
+            "this API key is limited to certain models; the pass-through is not available to it"
+                .to_owned(),
+        ));
+    }
     let configured = may_use_config(&snapshot, call.ctx)
         .then(|| snapshot.config.provider(&wanted))
         .flatten()
