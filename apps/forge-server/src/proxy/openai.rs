@@ -29,34 +29,29 @@ pub trait OpenAiEndpoint: 'static {
     const ENDPOINT: Endpoint;
 }
 
-pub struct Chat;
-pub struct Completions;
-pub struct Embeddings;
-pub struct Images;
-pub struct Moderations;
-pub struct Speech;
-pub struct Rerank;
+/// Declares route marker types, each serving one of OpenAI's endpoints.
+macro_rules! openai_endpoints {
+    ($($name:ident => $endpoint:ident),+ $(,)?) => {
+        $(
+            pub struct $name;
+            impl $crate::proxy::openai::OpenAiEndpoint for $name {
+                const ENDPOINT: forge_provider_openai::Endpoint =
+                    forge_provider_openai::Endpoint::$endpoint;
+            }
+        )+
+    };
+}
 
-impl OpenAiEndpoint for Chat {
-    const ENDPOINT: Endpoint = Endpoint::ChatCompletions;
-}
-impl OpenAiEndpoint for Completions {
-    const ENDPOINT: Endpoint = Endpoint::Completions;
-}
-impl OpenAiEndpoint for Embeddings {
-    const ENDPOINT: Endpoint = Endpoint::Embeddings;
-}
-impl OpenAiEndpoint for Images {
-    const ENDPOINT: Endpoint = Endpoint::ImagesGenerations;
-}
-impl OpenAiEndpoint for Moderations {
-    const ENDPOINT: Endpoint = Endpoint::Moderations;
-}
-impl OpenAiEndpoint for Speech {
-    const ENDPOINT: Endpoint = Endpoint::AudioSpeech;
-}
-impl OpenAiEndpoint for Rerank {
-    const ENDPOINT: Endpoint = Endpoint::Rerank;
+pub(crate) use openai_endpoints;
+
+openai_endpoints! {
+    Chat => ChatCompletions,
+    Completions => Completions,
+    Embeddings => Embeddings,
+    Images => ImagesGenerations,
+    Moderations => Moderations,
+    Speech => AudioSpeech,
+    Rerank => Rerank,
 }
 
 /// How a passed-through answer of `endpoint` reports its usage.

@@ -25,22 +25,11 @@ use crate::proxy::pipeline;
 use crate::proxy::upstream::Upstream;
 use crate::usage::estimate::Prompt;
 
-pub struct ImageEdits;
-pub struct ImageVariations;
-pub struct Transcriptions;
-pub struct Translations;
-
-impl OpenAiEndpoint for ImageEdits {
-    const ENDPOINT: Endpoint = Endpoint::ImagesEdits;
-}
-impl OpenAiEndpoint for ImageVariations {
-    const ENDPOINT: Endpoint = Endpoint::ImagesVariations;
-}
-impl OpenAiEndpoint for Transcriptions {
-    const ENDPOINT: Endpoint = Endpoint::AudioTranscriptions;
-}
-impl OpenAiEndpoint for Translations {
-    const ENDPOINT: Endpoint = Endpoint::AudioTranslations;
+crate::proxy::openai::openai_endpoints! {
+    ImageEdits => ImagesEdits,
+    ImageVariations => ImagesVariations,
+    Transcriptions => AudioTranscriptions,
+    Translations => AudioTranslations,
 }
 
 pub struct Upload<E>(PhantomData<E>);
