@@ -50,6 +50,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(post().to(client::handle::<proxy::responses::Responses>)),
         )
         .service(resource("/v1/models").route(get().to(proxy::models::list_models)))
+        // files and batches, held upstream and owned per caller
+        .service(
+            resource("/v1/files")
+                .route(post().to(proxy::objects::files))
+                .route(get().to(proxy::objects::files)),
+        )
+        .service(
+            resource("/v1/files/{id}")
+                .route(get().to(proxy::objects::files))
+                .route(delete().to(proxy::objects::files)),
+        )
+        .service(resource("/v1/files/{id}/content").route(get().to(proxy::objects::files)))
+        .service(
+            resource("/v1/batches")
+                .route(post().to(proxy::objects::batches))
+                .route(get().to(proxy::objects::batches)),
+        )
+        .service(resource("/v1/batches/{id}").route(get().to(proxy::objects::batches)))
+        .service(resource("/v1/batches/{id}/cancel").route(post().to(proxy::objects::batches)))
         // any provider path Forge does not model, any method
         .service(resource("/passthrough/{provider}/{path:.*}").to(proxy::forward::passthrough))
         // the Anthropic dialect

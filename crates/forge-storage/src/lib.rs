@@ -29,5 +29,6 @@ pub use store::limits::{
     AuthLimits, BudgetLimit, BudgetPeriod, LimitScope, LimitSettings, LimitValues,
 };
 pub use store::logs::{LogCursor, LogFilter, RequestLog};
+pub use store::upstream_objects::{ObjectOwner, UpstreamObject};
 pub use store::usage::{UsageFilter, UsageGroup, UsageTotals};
 pub use store::{PoolStats, Store};

@@ -67,6 +67,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upstream_objects (owner, object_id) {
+        owner -> Text,
+        object_id -> Text,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        provider -> Text,
+        provider_key_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(forge_api_keys -> users (user_id));
 diesel::joinable!(stored_responses -> users (user_id));
 diesel::joinable!(provider_keys -> users (user_id));

@@ -6,6 +6,7 @@ pub(crate) mod logs;
 mod meta;
 mod provider_keys;
 mod responses;
+pub(crate) mod upstream_objects;
 pub(crate) mod usage;
 mod users;
 

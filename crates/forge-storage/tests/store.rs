@@ -28,7 +28,97 @@ both_backends!(
     migrations_are_idempotent,
     ciphertext_round_trips_through_the_store,
     stored_responses_are_per_user_and_expire,
+    upstream_objects_belong_to_their_owner,
 );
+
+async fn upstream_objects_belong_to_their_owner(db: &TestDb) {
+    let store = &db.store;
+    let alice = user(store, "obj_alice").await;
+    let bob = user(store, "obj_bob").await;
+    let (a, b) = (ObjectOwner::User(alice.id), ObjectOwner::User(bob.id));
+    let gateway = ObjectOwner::StaticKey("ci".to_owned());
+    let file = UpstreamObject {
+        id: "file-1".into(),
+        kind: "file".into(),
+        provider: "openai".into(),
+        provider_key_id: Some(7),
+    };
+    store.record_upstream_object(&a, &file).await.unwrap();
+    // Recorded again (a listing seen twice): no error, one row.
+    store.record_upstream_object(&a, &file).await.unwrap();
+    let shared = UpstreamObject {
+        provider_key_id: None,
+        ..file.clone()
+    };
+    store
+        .record_upstream_object(&gateway, &shared)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_upstream_object(&a, "file", "file-1")
+            .await
+            .unwrap(),
+        Some(file.clone())
+    );
+    assert_eq!(
+        store
+            .find_upstream_object(&gateway, "file", "file-1")
+            .await
+            .unwrap(),
+        Some(shared)
+    );
+    assert_eq!(
+        store
+            .find_upstream_object(&b, "file", "file-1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_upstream_object(&a, "batch", "file-1")
+            .await
+            .unwrap(),
+        None
+    );
+    let batch = UpstreamObject {
+        id: "batch_1".into(),
+        kind: "batch".into(),
+        ..file.clone()
+    };
+    store.record_upstream_object(&a, &batch).await.unwrap();
+    assert_eq!(
+        store
+            .upstream_object_ids(&a, "file", "openai")
+            .await
+            .unwrap(),
+        vec!["file-1".to_owned()]
+    );
+    assert!(
+        store
+            .upstream_object_ids(&a, "file", "groq")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .upstream_object_ids(&b, "file", "openai")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!store.forget_upstream_object(&b, "file-1").await.unwrap());
+    assert!(store.forget_upstream_object(&a, "file-1").await.unwrap());
+    assert_eq!(
+        store
+            .find_upstream_object(&a, "file", "file-1")
+            .await
+            .unwrap(),
+        None
+    );
+}
 
 async fn stored_responses_are_per_user_and_expire(db: &TestDb) {
     let store = &db.store;

@@ -16,6 +16,7 @@ pub(crate) struct Shared {
     in_flight: AtomicUsize,
     connections: AtomicUsize,
     next_id: AtomicU64,
+    objects: Mutex<crate::routes::files::Objects>,
 }
 
 /// A panicking test thread must not make every later assertion fail with a poison error.
@@ -41,6 +42,7 @@ impl Shared {
             in_flight: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
+            objects: Mutex::new(Default::default()),
         }
     }
 
@@ -87,6 +89,11 @@ impl Shared {
 
     pub(crate) fn open_connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// The account's files and batches.
+    pub(crate) fn objects(&self) -> MutexGuard<'_, crate::routes::files::Objects> {
+        lock(&self.objects)
     }
 
     pub(crate) fn next_id(&self) -> u64 {

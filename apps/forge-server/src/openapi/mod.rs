@@ -7,6 +7,7 @@
 //! all without network access.
 
 pub mod errors;
+mod objects;
 mod operations;
 mod proxy;
 pub mod security;
@@ -44,6 +45,15 @@ use crate::admin;
         proxy::audio_translations,
         proxy::responses,
         proxy::list_models,
+        objects::create_file,
+        objects::list_files,
+        objects::retrieve_file,
+        objects::delete_file,
+        objects::file_content,
+        objects::create_batch,
+        objects::list_batches,
+        objects::retrieve_batch,
+        objects::cancel_batch,
         proxy::retrieve_model,
         proxy::v1_generate_content,
         proxy::v1_stream_generate_content,

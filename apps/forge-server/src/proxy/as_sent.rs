@@ -39,19 +39,7 @@ pub fn as_sent(
 ) -> HttpResponse {
     let status = resp.status();
     let mut out = HttpResponse::build(status);
-    for (name, value) in resp.headers() {
-        let wanted = match headers {
-            Relayed::All => name != header::SET_COOKIE,
-            Relayed::Content => {
-                name == header::CONTENT_TYPE
-                    || name == header::CONTENT_DISPOSITION
-                    || crate::proxy::pipeline::forwardable(name.as_str())
-            }
-        };
-        if wanted && !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
-            out.append_header((name.clone(), value.clone()));
-        }
-    }
+    relay_headers(&mut out, resp.headers(), headers);
     let content_type = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -80,6 +68,28 @@ pub fn as_sent(
         let next = tap.next().await?;
         Some((next, tap))
     }))
+}
+
+/// Copies the upstream's response headers that reach the client (never the length: the
+/// body may be streamed or rewritten).
+pub fn relay_headers(
+    out: &mut actix_web::HttpResponseBuilder,
+    from: &actix_web::http::header::HeaderMap,
+    headers: Relayed,
+) {
+    for (name, value) in from {
+        let wanted = match headers {
+            Relayed::All => name != header::SET_COOKIE,
+            Relayed::Content => {
+                name == header::CONTENT_TYPE
+                    || name == header::CONTENT_DISPOSITION
+                    || crate::proxy::pipeline::forwardable(name.as_str())
+            }
+        };
+        if wanted && !is_hop_by_hop(name) && name != header::CONTENT_LENGTH {
+            out.append_header((name.clone(), value.clone()));
+        }
+    }
 }
 
 /// Reads an answer's body on its way to the client: usage from a JSON body or SSE events,

@@ -22,7 +22,7 @@ use crate::proxy::as_sent::{Relayed, as_sent, is_hop_by_hop};
 use crate::proxy::dialect::Dialect;
 use crate::proxy::dispatch::{self, Call, Target};
 use crate::proxy::handle::Proxy;
-use crate::proxy::transport::Transport;
+use crate::proxy::transport::{Transport, UpstreamResponse};
 use crate::proxy::upstream::Upstream;
 use crate::usage::estimate::{Prompt, estimator};
 
@@ -127,24 +127,61 @@ async fn forward(
         proxy,
         transport,
         call,
-        provider,
+        dispatch::KeyChoice::ByName(provider),
         path,
         async move |target: Target| {
-            let adapter = target.upstream.adapter();
-            let to = adapter.forward(&path_and_query);
-            let mut headers = outgoing_headers(req.headers());
-            for (name, value) in &to.defaults {
-                if !headers.iter().any(|(n, _)| n.as_str() == *name) {
-                    headers.push(((*name).to_owned(), value.clone()));
-                }
-            }
-            for (name, value) in to.credentials {
-                headers.push((name.to_owned(), value));
-            }
-            let meter = target.meter.clone();
-            if let Some(meter) = &meter {
-                headers.extend(meter.sent().into_iter().map(|(n, v)| (n.to_owned(), v)));
-            }
+            let body = Body::Stream(payload, limit);
+            let resp = send_on(req, &target, transport, &path_and_query, declared, body).await?;
+            Ok(as_sent(
+                resp,
+                target.meter.clone(),
+                sniff_dialect(&target.upstream, path),
+                &target,
+                Relayed::All,
+            ))
+        },
+    )
+    .await
+}
+
+/// What goes up as the request body.
+pub enum Body {
+    /// The caller's body, streamed up as it arrives, refused past this many bytes.
+    Stream(web::Payload, usize),
+    /// A body already read.
+    Whole(Bytes),
+}
+
+/// Sends the caller's request (its method, headers minus hop-by-hop ones and Forge's
+/// credentials, and `body`) to `path_and_query` under the target's base URL, with the
+/// provider's credentials; returns the answer's head.
+pub async fn send_on(
+    req: &HttpRequest,
+    target: &Target,
+    transport: &Transport,
+    path_and_query: &str,
+    declared: Option<usize>,
+    body: Body,
+) -> Result<UpstreamResponse, Error> {
+    let adapter = target.upstream.adapter();
+    let to = adapter.forward(path_and_query);
+    let mut headers = outgoing_headers(req.headers());
+    for (name, value) in &to.defaults {
+        if !headers.iter().any(|(n, _)| n.as_str() == *name) {
+            headers.push(((*name).to_owned(), value.clone()));
+        }
+    }
+    for (name, value) in to.credentials {
+        headers.push((name.to_owned(), value));
+    }
+    let meter = target.meter.as_ref();
+    if let Some(meter) = meter {
+        headers.extend(meter.sent().into_iter().map(|(n, v)| (n.to_owned(), v)));
+    }
+    let method = req.method().clone();
+    let timeouts = &target.timeouts;
+    let resp = match body {
+        Body::Stream(payload, limit) => {
             let over = Rc::new(Cell::new(false));
             let body = Limited {
                 inner: payload,
@@ -155,31 +192,39 @@ async fn forward(
             let sent = transport
                 .forward(
                     &target.provider,
-                    req.method().clone(),
+                    method,
                     &to.url,
                     headers,
                     declared,
                     body,
-                    &target.timeouts,
+                    timeouts,
                 )
                 .await;
             if over.get() {
                 return Err(Error::PayloadTooLarge { limit });
             }
-            let resp = sent?;
-            if let Some(meter) = &meter {
-                meter.reached();
-            }
-            Ok(as_sent(
-                resp,
-                meter,
-                sniff_dialect(&target.upstream, path),
-                &target,
-                Relayed::All,
-            ))
-        },
-    )
-    .await
+            sent?
+        }
+        Body::Whole(bytes) => {
+            let length = Some(bytes.len());
+            let body = futures_util::stream::iter([Ok(bytes)]);
+            transport
+                .forward(
+                    &target.provider,
+                    method,
+                    &to.url,
+                    headers,
+                    length,
+                    body,
+                    timeouts,
+                )
+                .await?
+        }
+    };
+    if let Some(meter) = meter {
+        meter.reached();
+    }
+    Ok(resp)
 }
 
 /// Which usage shape the provider's answers carry (the path tells OpenAI's apart).
@@ -203,8 +248,8 @@ fn sniff_dialect(upstream: &Upstream, path: &str) -> SniffDialect {
     }
 }
 
-/// The caller's headers minus hop-by-hop ones, its credentials (Forge's key), cookies and
-/// `accept-encoding`.
+/// The caller's headers minus hop-by-hop ones, its credentials (Forge's key), Forge's own
+/// headers, cookies and `accept-encoding`.
 fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
     let listed: Vec<String> = incoming
         .get_all(header::CONNECTION)
@@ -218,6 +263,8 @@ fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
             !is_hop_by_hop(name)
                 && !listed.iter().any(|l| l == name.as_str())
                 && !forge_core::upstream::is_secret_header(name.as_str())
+                // Forge's own request headers (`x-forge-provider`) are for Forge.
+                && !name.as_str().starts_with("x-forge-")
                 // Identity encoding, so the answer's usage can be read on the way.
                 && !matches!(
                     name.as_str(),
@@ -232,7 +279,7 @@ fn outgoing_headers(incoming: &HeaderMap) -> Vec<(String, String)> {
 
 /// The query without `key` (a Google-style client's Forge key), the name compared decoded
 /// as authentication reads it (`%6Bey` is `key` too).
-fn without_forge_key(query: &str) -> String {
+pub fn without_forge_key(query: &str) -> String {
     query
         .split('&')
         .filter(|pair| {
@@ -265,7 +312,7 @@ fn climbs(path: &str) -> bool {
     })
 }
 
-fn declared_length(headers: &HeaderMap) -> Option<usize> {
+pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

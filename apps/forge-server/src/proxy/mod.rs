@@ -18,6 +18,7 @@ pub mod messages;
 pub mod model_lists;
 pub mod models;
 pub mod models_cache;
+pub mod objects;
 pub mod openai;
 pub mod pipeline;
 pub mod relay;

@@ -10,6 +10,7 @@ mod cors;
 mod disconnect;
 mod discovery;
 mod encryption_key;
+mod files_batches;
 mod harness;
 mod limits;
 mod logs;

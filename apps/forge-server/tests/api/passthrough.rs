@@ -139,7 +139,7 @@ async fn every_method_reaches_the_provider(backend: Backend) {
     assert_eq!(deleted.status, 404, "{}", deleted.text);
     assert_eq!(
         deleted.body["error"]["message"],
-        "Invalid URL (DELETE /v1/files/file-abc)"
+        "No such File object: file-abc"
     );
 
     // Anthropic's own credential header and version.

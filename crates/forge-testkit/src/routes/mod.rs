@@ -1,9 +1,11 @@
 //! One file per OpenAI endpoint; all share [`crate::pipeline::prepare`]. Azure's routes
 //! ([`crate::azure`]) reach the same handlers.
 
+pub(crate) mod batches;
 pub(crate) mod chat;
 pub(crate) mod completions;
 pub(crate) mod embeddings;
+pub(crate) mod files;
 pub(crate) mod media;
 pub(crate) mod models;
 pub(crate) mod not_found;
@@ -41,6 +43,15 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/images/variations",
                 web::post().to(uploads::image_variations),
             )
+            .route("/files", web::post().to(files::create))
+            .route("/files", web::get().to(files::list))
+            .route("/files/{id}", web::get().to(files::retrieve))
+            .route("/files/{id}", web::delete().to(files::delete))
+            .route("/files/{id}/content", web::get().to(files::content))
+            .route("/batches", web::post().to(batches::create))
+            .route("/batches", web::get().to(batches::list))
+            .route("/batches/{id}", web::get().to(batches::retrieve))
+            .route("/batches/{id}/cancel", web::post().to(batches::cancel))
             .route("/models", web::get().to(models::list))
             .route("/models/{id}", web::get().to(models::get)),
     )

@@ -19,9 +19,9 @@ use crate::state::Shared;
 use crate::{auth, validate};
 
 /// A parsed form: text fields, and files as (field name, filename, bytes).
-struct Upload {
-    fields: BTreeMap<String, String>,
-    files: Vec<(String, String, Bytes)>,
+pub(crate) struct Upload {
+    pub(crate) fields: BTreeMap<String, String>,
+    pub(crate) files: Vec<(String, String, Bytes)>,
 }
 
 async fn read_form(req: &HttpRequest, raw: Bytes) -> Result<Upload, OpenAiError> {
@@ -64,14 +64,8 @@ async fn read_form(req: &HttpRequest, raw: Bytes) -> Result<Upload, OpenAiError>
     Ok(upload)
 }
 
-/// The common checks: faults, the key, a multipart body with a known `model`.
-async fn prepare(
-    req: &HttpRequest,
-    raw: Bytes,
-    shared: &Arc<Shared>,
-) -> Result<(Upload, String), HttpResponse> {
-    let _intercepted = intercept(req, &raw, shared, Dialect::OpenAi).await?;
-    auth::check(req, &shared.api_key).map_err(|e| e.response())?;
+/// A `multipart/form-data` body, parsed; anything else is OpenAI's 400.
+pub(crate) async fn read_multipart(req: &HttpRequest, raw: Bytes) -> Result<Upload, HttpResponse> {
     let is_form = req
         .headers()
         .get("content-type")
@@ -83,7 +77,18 @@ async fn prepare(
                 .response(),
         );
     }
-    let upload = read_form(req, raw).await.map_err(|e| e.response())?;
+    read_form(req, raw).await.map_err(|e| e.response())
+}
+
+/// The common checks: faults, the key, a multipart body with a known `model`.
+async fn prepare(
+    req: &HttpRequest,
+    raw: Bytes,
+    shared: &Arc<Shared>,
+) -> Result<(Upload, String), HttpResponse> {
+    let _intercepted = intercept(req, &raw, shared, Dialect::OpenAi).await?;
+    auth::check(req, &shared.api_key).map_err(|e| e.response())?;
+    let upload = read_multipart(req, raw).await?;
     let model = match upload.fields.get("model") {
         None => return Err(validate::missing("model").response()),
         Some(m) if shared.models.contains(m) => m.clone(),

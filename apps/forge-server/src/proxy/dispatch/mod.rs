@@ -35,7 +35,7 @@ use self::attempts::routed;
 pub use self::billing::new_id;
 use self::choice::{check_model, config_access, missing_model};
 pub use self::choice::{may_use_config, single_target};
-pub use self::single::forward;
+pub use self::single::{KeyChoice, forward};
 use self::single::{One, single};
 
 /// One attempt's destination, handed to the dialect's attempt function.

@@ -107,26 +107,49 @@ where
     Ok(resp)
 }
 
-/// The pass-through: `path` (query included) on the caller's provider key named `provider`,
-/// else on the forge.toml provider of that name when the caller may use forge.toml.
+/// Which provider key a pass-through goes to.
+#[derive(Clone, Copy)]
+pub enum KeyChoice<'a> {
+    /// The caller's provider key of this name, else the forge.toml provider of this name.
+    ByName(&'a str),
+    /// The caller's provider key with this id (an object recorded on it).
+    UserKey(i64),
+    /// The forge.toml provider of this name, even when the caller has a key of that name.
+    Configured(&'a str),
+}
+
+/// The pass-through: `path` (query included) on the provider key `choice` names, else on the
+/// forge.toml provider of that name when the caller may use forge.toml.
 pub async fn forward<F>(
     proxy: &Proxy,
     transport: &crate::proxy::transport::Transport,
     call: Call<'_>,
-    provider: &str,
+    choice: KeyChoice<'_>,
     path: &str,
     attempt: F,
 ) -> Result<HttpResponse, Error>
 where
     F: AsyncFnOnce(Target) -> Result<HttpResponse, Error>,
 {
-    let wanted = provider.trim().to_ascii_lowercase();
-    let requested = format!("{wanted}/{}", path.trim_start_matches('/'));
     let snapshot = proxy.routing.snapshot();
-    let own = call
-        .ctx
-        .providers_in_scope()
-        .find(|p| p.name_lower == wanted);
+    let mut own_keys = call.ctx.providers_in_scope();
+    let (wanted, own) = match choice {
+        KeyChoice::ByName(name) => {
+            let wanted = name.trim().to_ascii_lowercase();
+            let own = own_keys.find(|p| p.name_lower == wanted);
+            (wanted, own)
+        }
+        KeyChoice::UserKey(id) => match own_keys.find(|p| p.id == id) {
+            Some(key) => (key.name_lower.clone(), Some(key)),
+            None => {
+                return Err(Error::NotFound(
+                    "the provider key this object was created with was deleted or is outside this API key's scope".to_owned(),
+                ));
+            }
+        },
+        KeyChoice::Configured(name) => (name.to_owned(), None),
+    };
+    let requested = format!("{wanted}/{}", path.trim_start_matches('/'));
     if let Some(key) = own {
         let one = One {
             provider: &key.name_lower,
