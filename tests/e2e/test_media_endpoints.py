@@ -74,11 +74,13 @@ def test_images_moderations_and_speech(client, forge_server, account):
     assert (image_row["requests"], image_row["errors"], image_row["output_tokens"]) == (2, 1, 544), rows
     # Priced per token: 544 image tokens at $40/M and the 4-token prompt at $5/M.
     assert image_row["cost"] == "0.02178", rows
-    # DALL-E's per-image prices are not in the table: counted, never as free.
-    assert rows["dall-e-3"]["cost"] is None and rows["dall-e-3"]["unpriced_requests"] == 1, rows
+    # DALL-E is priced per image: one standard image at the default size, $0.04.
+    assert rows["dall-e-3"]["cost"] == "0.04" and rows["dall-e-3"]["unpriced_requests"] == 0, rows
     moderation_row = rows["omni-moderation-latest"]
     assert moderation_row["requests"] == 1 and moderation_row["cost"] == "0", rows
     assert rows["tts-1"]["requests"] == 1 and rows["tts-1"]["estimated_requests"] == 1, rows
+    # Speech is priced per character: 28 characters at $15 per million.
+    assert rows["tts-1"]["cost"] == "0.00042", rows
     # The host's `usage.total_tokens`, read as input.
     assert rows["jina-reranker-v2"]["input_tokens"] > 0, rows
     assert rows["jina-reranker-v2"]["estimated_requests"] == 0, rows
@@ -141,4 +143,8 @@ def test_multipart_uploads(forge_server, upload_upstream, make_forge_key, accoun
     assert rows["gpt-image-1"]["output_tokens"] == 272, rows
     whisper_row = rows["whisper-1"]
     assert whisper_row["requests"] == 4 and whisper_row["input_tokens"] == 0, rows
-    assert whisper_row["cost"] is None and whisper_row["estimated_requests"] == 0, rows
+    # Whisper bills audio minutes: only the JSON answer reports its duration (2 s at
+    # $0.006/min); the text answer, the translation and the refusal stay unpriced.
+    assert whisper_row["cost"] == "0.0002" and whisper_row["estimated_requests"] == 0, rows
+    # DALL-E 2 variations: two images at the default size, $0.02 each.
+    assert rows["dall-e-2"]["cost"] == "0.04", rows

@@ -44,6 +44,8 @@ impl PriceSpec {
                 reasoning: self.reasoning,
             },
             long_context: None,
+            per_token: true,
+            units: None,
         }
     }
 }

@@ -13,13 +13,15 @@ pub mod rate;
 pub mod source;
 pub mod table;
 pub mod tokens;
+pub mod units;
 
 mod chunks;
 
 pub use config::{PriceOverride, PriceSpec};
 pub use error::PriceError;
-pub use price::{LongContext, Price, Rates, cost, usage_of};
+pub use price::{LongContext, Price, Rates, cost, cost_of, usage_of};
 pub use rate::Rate;
 pub use source::PriceSource;
 pub use table::{EMBEDDED_PRICES, PriceTable, Priced};
 pub use tokens::{count_chat, count_text};
+pub use units::{UnitPrices, Units};

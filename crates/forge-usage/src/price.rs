@@ -14,6 +14,7 @@ use forge_core::canonical::Usage;
 use forge_core::usage_record::UsageRecord;
 
 use crate::rate::Rate;
+use crate::units::{UnitPrices, Units};
 
 /// Prices per million tokens of one tier. A missing cache or reasoning rate means those
 /// tokens are billed like the plain input or output they are part of.
@@ -41,6 +42,11 @@ pub struct Price {
     pub currency: String,
     pub rates: Rates,
     pub long_context: Option<LongContext>,
+    /// `false` for a model priced only per unit (DALL-E): its tokens are never priced, so
+    /// a token count cannot make it look free.
+    pub per_token: bool,
+    /// Prices per image, audio minute or character (`units.rs`).
+    pub units: Option<UnitPrices>,
 }
 
 impl Price {
@@ -81,6 +87,17 @@ pub fn cost(price: &Price, usage: &Usage) -> i64 {
         + reasoning * rates.reasoning.map_or(output_rate, rate);
     let nanos = (scaled + TOKENS_PER_MILLION / 2) / TOKENS_PER_MILLION;
     i64::try_from(nanos).unwrap_or(i64::MAX)
+}
+
+/// The cost of an attempt that reported `usage` and produced `units`: by its tokens when it
+/// reported any, else by its units when the model has a price for them, else by its tokens
+/// when the model is priced per token; `None` when none of these applies.
+pub fn cost_of(price: &Price, usage: &Usage, units: Option<&Units>) -> Option<i64> {
+    let by_units = || units.and_then(|u| price.units.as_ref()?.cost(u));
+    if usage.total_tokens() > 0 && price.per_token {
+        return Some(cost(price, usage));
+    }
+    by_units().or_else(|| price.per_token.then(|| cost(price, usage)))
 }
 
 /// The token counts of a stored record, for re-pricing it; negative counts read as zero.

@@ -17,6 +17,8 @@ fn price(input: &str, cached: Option<&str>, write: Option<&str>, output: &str) -
             reasoning: None,
         },
         long_context: None,
+        per_token: true,
+        units: None,
     }
 }
 
@@ -150,4 +152,45 @@ fn record_counts_convert() {
         client_disconnected: false,
     };
     assert_eq!(usage_of(&record), usage(10, 4, 0, 7, 2));
+}
+
+#[test]
+fn tokens_win_then_units_then_per_token_prices() {
+    use crate::units::{UnitPrices, Units};
+    let images = Units::Images {
+        count: 2,
+        size: Some("1024x1024".into()),
+        quality: None,
+    };
+    let dalle = Price {
+        per_token: false,
+        units: Some(toml::from_str(r#"per_image = { "1024x1024" = 0.04 }"#).unwrap()),
+        ..price("0", None, None, "0")
+    };
+    assert_eq!(
+        cost_of(&dalle, &usage(0, 0, 0, 0, 0), Some(&images)),
+        Some(80_000_000)
+    );
+    // Priced per unit only: without units (or with tokens) there is no price, not a free one.
+    assert_eq!(cost_of(&dalle, &usage(0, 0, 0, 0, 0), None), None);
+    assert_eq!(cost_of(&dalle, &usage(10, 0, 0, 0, 0), None), None);
+    // A token-priced model that reported tokens is priced by them, units or not.
+    let gpt_image = price("5", None, None, "40");
+    assert_eq!(
+        cost_of(&gpt_image, &usage(0, 0, 0, 1000, 0), Some(&images)),
+        Some(40_000_000)
+    );
+    // Both kinds of price, no tokens reported: the units.
+    let tts = Price {
+        units: Some(UnitPrices {
+            per_million_characters: Some(r("15")),
+            ..UnitPrices::default()
+        }),
+        ..price("1", None, None, "1")
+    };
+    assert_eq!(
+        cost_of(&tts, &usage(0, 0, 0, 0, 0), Some(&Units::Characters(2_000))),
+        Some(30_000_000)
+    );
+    assert_eq!(cost_of(&tts, &usage(0, 0, 0, 0, 0), None), Some(0));
 }

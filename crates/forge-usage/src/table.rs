@@ -8,9 +8,10 @@ use serde::Deserialize;
 use crate::config::PriceOverride;
 use crate::error::{PriceError, check_currency};
 use crate::model_name::{family_of, variants};
-use crate::price::{LongContext, Price, Rates, cost};
+use crate::price::{LongContext, Price, Rates, cost_of};
 use crate::rate::Rate;
 use crate::source::PriceSource;
+use crate::units::UnitPrices;
 
 /// `data/prices.toml`, the list prices this build ships with.
 pub const EMBEDDED_PRICES: &str = include_str!("../data/prices.toml");
@@ -56,10 +57,13 @@ impl PriceTable {
         check_currency(&file.currency)?;
         let mut families = BTreeMap::new();
         for (family, models) in file.families {
-            let models: BTreeMap<String, Price> = models
+            let models = models
                 .into_iter()
-                .map(|(model, entry)| (model.to_ascii_lowercase(), entry.to_price(&file.currency)))
-                .collect();
+                .map(|(model, entry)| {
+                    let price = entry.to_price(&model, &file.currency)?;
+                    Ok((model.to_ascii_lowercase(), price))
+                })
+                .collect::<Result<BTreeMap<String, Price>, PriceError>>()?;
             families.insert(family.to_ascii_lowercase(), models);
         }
         Ok(PriceTable {
@@ -173,7 +177,7 @@ impl PriceTable {
     pub fn price_usage(&self, provider: &str, model: &str, usage: &Usage) -> Priced {
         match self.lookup(provider, model) {
             Some((price, source)) => Priced {
-                cost_nanos: Some(cost(price, usage)),
+                cost_nanos: cost_of(price, usage, None),
                 currency: price.currency.clone(),
                 source,
             },
@@ -198,12 +202,15 @@ struct TableFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Entry {
-    input: Rate,
+    /// With `output`, required unless the model is priced only per unit.
+    input: Option<Rate>,
     cached_input: Option<Rate>,
     cache_write: Option<Rate>,
-    output: Rate,
+    output: Option<Rate>,
     reasoning: Option<Rate>,
     long_context: Option<LongEntry>,
+    #[serde(flatten)]
+    units: UnitPrices,
 }
 
 #[derive(Deserialize)]
@@ -218,14 +225,24 @@ struct LongEntry {
 }
 
 impl Entry {
-    fn to_price(&self, currency: &str) -> Price {
-        Price {
+    fn to_price(&self, model: &str, currency: &str) -> Result<Price, PriceError> {
+        let units = (!self.units.is_empty()).then(|| self.units.clone());
+        let per_token = match (self.input, self.output) {
+            (Some(_), Some(_)) => true,
+            (None, None) if units.is_some() && self.long_context.is_none() => false,
+            _ => {
+                return Err(PriceError::Invalid(format!(
+                    "{model}: `input` and `output` are both required, unless the model is priced only per unit (per_image, per_minute, per_million_characters)"
+                )));
+            }
+        };
+        Ok(Price {
             currency: currency.to_owned(),
             rates: Rates {
-                input: self.input,
+                input: self.input.unwrap_or(Rate::ZERO),
                 cached_input: self.cached_input,
                 cache_write: self.cache_write,
-                output: self.output,
+                output: self.output.unwrap_or(Rate::ZERO),
                 reasoning: self.reasoning,
             },
             long_context: self.long_context.as_ref().map(|l| LongContext {
@@ -238,7 +255,9 @@ impl Entry {
                     reasoning: l.reasoning,
                 },
             }),
-        }
+            per_token,
+            units,
+        })
     }
 }
 

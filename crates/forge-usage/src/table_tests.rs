@@ -14,7 +14,7 @@ fn input_rate(t: &PriceTable, provider: &str, model: &str) -> Option<String> {
 #[test]
 fn embedded_table_loads() {
     let t = table();
-    assert_eq!(t.version(), "2026-12-07");
+    assert_eq!(t.version(), "2026-12-07.2");
     assert_eq!(t.currency(), "USD");
     assert!(t.entries().count() > 50);
     assert!(t.entries().all(|(_, _, p)| p.currency == "USD"));
@@ -55,7 +55,7 @@ fn required_models_are_priced() {
         ("groq", "llama-3.1-8b-instant"),
     ] {
         let (_, source) = t.lookup(family, model).unwrap_or_else(|| panic!("{model}"));
-        assert_eq!(source, PriceSource::Table("2026-12-07".into()));
+        assert_eq!(source, PriceSource::Table("2026-12-07.2".into()));
     }
 }
 
@@ -194,7 +194,7 @@ fn overrides_win_and_later_ones_replace_earlier() {
     // Unrelated models still come from the table.
     assert_eq!(
         t.lookup("openai", "gpt-4o-mini").unwrap().1,
-        PriceSource::Table("2026-12-07".into())
+        PriceSource::Table("2026-12-07.2".into())
     );
 
     t.merge(&[override_for(None, "gpt-4o", "7")]).unwrap();
@@ -292,4 +292,43 @@ fn malformed_tables_are_errors() {
         PriceTable::from_toml(bad_currency),
         Err(PriceError::Invalid(_))
     ));
+}
+
+#[test]
+fn per_unit_entries_parse_and_typos_do_not() {
+    use crate::units::Units;
+    let t = table();
+    let (dalle, _) = t.lookup("openai", "dall-e-3").unwrap();
+    assert!(!dalle.per_token);
+    let hd = Units::Images {
+        count: 1,
+        size: Some("1792x1024".into()),
+        quality: Some("hd".into()),
+    };
+    assert_eq!(
+        crate::cost_of(dalle, &Usage::default(), Some(&hd)),
+        Some(120_000_000)
+    );
+    let (whisper, _) = t.lookup("openai", "whisper-1").unwrap();
+    assert_eq!(
+        crate::cost_of(
+            whisper,
+            &Usage::default(),
+            Some(&Units::AudioMillis(60_000))
+        ),
+        Some(6_000_000)
+    );
+    let base = "version = \"v\"\ncurrency = \"USD\"\n[openai]\n";
+    for bad in [
+        "\"m\" = { input = 1, outptu = 2 }",
+        "\"m\" = { input = 1 }",
+        "\"m\" = { per_image = { \"default\" = 0.1 }, per_second = 1 }",
+        "\"m\" = { }",
+    ] {
+        assert!(
+            PriceTable::from_toml(&format!("{base}{bad}")).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(PriceTable::from_toml(&format!("{base}\"m\" = {{ per_minute = 0.01 }}")).is_ok());
 }

@@ -18,7 +18,7 @@ fn usage(input: u64, cached: u64, write: u64, output: u64, reasoning: u64) -> Us
 fn openai_chat_with_cache_hit() {
     let table = PriceTable::embedded().unwrap();
     let (price, source) = table.lookup("openai", "gpt-4o-mini-2024-07-18").unwrap();
-    assert_eq!(source.to_string(), "table:2026-12-07");
+    assert_eq!(source.to_string(), "table:2026-12-07.2");
     // 10_000 in (8_000 cached), 1_000 out at $0.15 / $0.075 / $0.60 per M:
     // 2_000 × 150 + 8_000 × 75 + 1_000 × 600 = 300_000 + 600_000 + 600_000 nanos.
     assert_eq!(cost(price, &usage(10_000, 8_000, 0, 1_000, 0)), 1_500_000);

@@ -175,11 +175,16 @@ impl Tap {
         if let Some(meter) = self.meter.take() {
             // A usage object without token counts (Whisper's `{"type": "duration"}`) is no
             // report: the tokens stay unknown rather than zero.
-            if let Some(json) = self.json.take()
-                && let Some(usage) = usage_from_body(self.dialect, &json)
-                && usage.total_tokens() > 0
-            {
-                meter.set_usage(usage);
+            if let Some(json) = self.json.take() {
+                match usage_from_body(self.dialect, &json) {
+                    Some(usage) if usage.total_tokens() > 0 => meter.set_usage(usage),
+                    // Whisper reports the audio's duration, which it bills by.
+                    _ => {
+                        if let Some(ms) = forge_usage::units::audio_millis(&json) {
+                            meter.units(forge_usage::Units::AudioMillis(ms));
+                        }
+                    }
+                }
             }
             meter.upstream_done();
             meter.settle(self.status, error, false);

@@ -27,6 +27,7 @@ pub mod resolve_dns;
 pub mod responses;
 pub mod translate;
 pub mod transport;
+pub mod units;
 pub mod upload;
 pub mod upstream;
 

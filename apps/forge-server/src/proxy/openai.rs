@@ -134,6 +134,14 @@ impl<E: OpenAiEndpoint> ClientDialect for OpenAi<E> {
                 ask_for_usage(&mut object);
             }
             let upstream_req = adapter.passthrough(endpoint, Bytes::from(object.to_vec()));
+            if matches!(
+                endpoint,
+                Endpoint::ImagesGenerations | Endpoint::AudioSpeech
+            ) && let Some(meter) = &target.meter
+                && let Some(units) = crate::proxy::units::of_json(endpoint, &inbound.object)
+            {
+                meter.units(units);
+            }
             if endpoint == Endpoint::AudioSpeech {
                 // Audio bytes (or its SSE stream), relayed as they arrive.
                 let resp = pipeline::send(cx.transport, &target, upstream_req).await?;

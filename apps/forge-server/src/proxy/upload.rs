@@ -104,6 +104,9 @@ impl<E: OpenAiEndpoint> ClientDialect for Upload<E> {
         );
         if let Some(meter) = &target.meter {
             meter.tokens_unknown_unless_reported();
+            if let Some(units) = crate::proxy::units::of_form(E::ENDPOINT, &inbound.form) {
+                meter.units(units);
+            }
         }
         let resp = pipeline::send(cx.transport, &target, req).await?;
         let meter = target.meter.clone();

@@ -13,6 +13,7 @@ use forge_core::Error;
 use forge_core::canonical::Usage;
 use forge_core::usage_record::UsageRecord;
 use forge_core::usage_sniff::{SniffDialect, StreamSniffer};
+use forge_usage::Units;
 
 use crate::limits::charge::Charge;
 use crate::logs::{Capture, Plan};
@@ -57,6 +58,8 @@ struct State {
     finish_reasons: Vec<String>,
     /// A pass-through: without a usage report the tokens are unknown, not estimated.
     tokens_unknown: bool,
+    /// What the attempt produced that is priced per unit (images, audio, characters).
+    units: Option<Units>,
 }
 
 impl Meter {
@@ -88,6 +91,7 @@ impl Meter {
             span: None,
             finish_reasons: Vec::new(),
             tokens_unknown: false,
+            units: None,
         })))
     }
 
@@ -161,6 +165,12 @@ impl Meter {
 
     /// Records unknown tokens rather than an estimate when the upstream reports no usage
     /// (a pass-through request: its body may not be a prompt at all).
+    /// What a successful attempt produces that is priced per unit (DALL-E images, Whisper
+    /// audio, speech characters): priced by these when the upstream reports no tokens.
+    pub fn units(&self, units: Units) {
+        self.0.borrow_mut().units = Some(units);
+    }
+
     pub fn tokens_unknown_unless_reported(&self) {
         self.0.borrow_mut().tokens_unknown = true;
     }
@@ -287,7 +297,24 @@ fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bo
             .as_ref()
             .is_some_and(StreamSniffer::saw_content)
         || !state.output.is_empty();
+    // Units count only for an answer the provider delivered (it bills nothing else).
+    let units = state
+        .units
+        .as_ref()
+        .filter(|_| error.is_none() && !disconnected && (200..300).contains(&status));
     if reported.is_none() && state.tokens_unknown {
+        if let Some(units) = units {
+            let priced = state
+                .pricing
+                .price_units(&record.provider, &record.upstream_model, units);
+            if let Some(priced) = priced {
+                record.cost_nanos = priced.cost_nanos;
+                record.currency = priced.currency;
+                record.price_source = priced.source;
+                finish_record(state, &mut record, status, error, disconnected);
+                return record;
+            }
+        }
         return unknown_tokens(state, record, status, error, disconnected);
     }
     let usage = match reported {
@@ -315,7 +342,7 @@ fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bo
     record.reasoning_tokens = to_i64(usage.reasoning_tokens);
     let priced = state
         .pricing
-        .price(&record.provider, &record.upstream_model, &usage);
+        .price(&record.provider, &record.upstream_model, &usage, units);
     record.cost_nanos = priced.cost_nanos;
     record.currency = priced.currency;
     record.price_source = priced.source;

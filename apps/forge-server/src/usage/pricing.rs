@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use forge_core::canonical::Usage;
-use forge_usage::{Price, PriceOverride, PriceSource, PriceTable, cost};
+use forge_usage::{Price, PriceOverride, PriceSource, PriceTable, Units, cost, cost_of};
 
 pub struct Pricing {
     table: ArcSwap<PriceTable>,
@@ -65,23 +65,46 @@ impl Pricing {
         })
     }
 
-    pub fn price(&self, provider: &str, model: &str, usage: &Usage) -> Priced {
-        let priced = self.with_price(provider, model, |found, table| match found {
-            Some((price, source)) => Priced {
-                cost_nanos: Some(cost(price, usage)),
-                currency: price.currency.clone(),
-                source: source.to_string(),
-            },
-            None => Priced {
-                cost_nanos: None,
-                currency: table.currency().to_owned(),
-                source: PriceSource::Unknown.to_string(),
-            },
+    /// The price fields of a record with `usage` and, for a successful attempt, `units`.
+    pub fn price(
+        &self,
+        provider: &str,
+        model: &str,
+        usage: &Usage,
+        units: Option<&Units>,
+    ) -> Priced {
+        let priced = self.with_price(provider, model, |found, table| {
+            let cost = found.as_ref().and_then(|(p, _)| cost_of(p, usage, units));
+            match (found, cost) {
+                (Some((price, source)), Some(cost)) => Priced {
+                    cost_nanos: Some(cost),
+                    currency: price.currency.clone(),
+                    source: source.to_string(),
+                },
+                _ => Priced {
+                    cost_nanos: None,
+                    currency: table.currency().to_owned(),
+                    source: PriceSource::Unknown.to_string(),
+                },
+            }
         });
-        if priced.cost_nanos.is_none() && usage.total_tokens() > 0 {
+        if priced.cost_nanos.is_none() && (usage.total_tokens() > 0 || units.is_some()) {
             self.unpriced.fetch_add(1, Ordering::Relaxed);
         }
         priced
+    }
+
+    /// The price of `units` alone (the tokens are unknown), when the model has one.
+    pub fn price_units(&self, provider: &str, model: &str, units: &Units) -> Option<Priced> {
+        self.with_price(provider, model, |found, _| {
+            let (price, source) = found.as_ref()?;
+            let units_price = price.units.as_ref()?;
+            Some(Priced {
+                cost_nanos: Some(units_price.cost(units)?),
+                currency: price.currency.clone(),
+                source: source.to_string(),
+            })
+        })
     }
 
     /// Runs `f` on the model's price in the current table, looked up once per thread.
