@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import secrets
 import subprocess
 import threading
 import time
@@ -210,6 +211,36 @@ def run_forge_server(root, extra_args=(), extra_env=None):
 def forge_server(tmp_path_factory) -> Server:
     with run_forge_server(tmp_path_factory.mktemp("forge-server")) as server:
         yield server
+
+
+# The PostgreSQL server every machine runs; scratch databases are made beside `test`.
+PG_ADMIN_URL = os.environ.get("FORGE_E2E_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def scratch_postgres():
+    """A new, empty PostgreSQL database for one server, dropped afterwards."""
+    name = "forge_e2e_" + secrets.token_hex(6)
+    subprocess.run(["psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {name}"], check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        subprocess.run(["psql", PG_ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                       check=False, stdout=subprocess.DEVNULL)
+
+
+def server_on(backend: str, tmp_path_factory):
+    """A forge-server on `backend` (`sqlite` or `postgres`): for modules that run on both, as
+    a module-scoped `forge_server` override parametrized over the two."""
+    root = tmp_path_factory.mktemp(f"forge-server-{backend}")
+    if backend == "sqlite":
+        with run_forge_server(root) as server:
+            yield server
+        return
+    with scratch_postgres() as url:
+        with run_forge_server(root, extra_env={"DATABASE_URL": url}) as server:
+            yield server
 
 
 @dataclass

@@ -9,10 +9,16 @@ import pytest
 import requests
 from openai import NotFoundError, OpenAI
 
-from conftest import run_fake
+from conftest import run_fake, server_on
 from forge_e2e import unique_name
 
 FILES_KEY = "sk-files-fake-0001"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def forge_server(request, tmp_path_factory):
+    """Every test here runs on SQLite and on PostgreSQL."""
+    yield from server_on(request.param, tmp_path_factory)
 
 LINES = [
     {"custom_id": f"req-{n}", "method": "POST", "url": "/v1/chat/completions",

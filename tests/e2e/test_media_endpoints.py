@@ -8,10 +8,16 @@ import pytest
 import requests
 from openai import OpenAI
 
-from conftest import run_fake
+from conftest import run_fake, server_on
 
 MEDIA_KEY = "sk-media-fake-0001"
 MODELS = ["gpt-image-1", "dall-e-3", "omni-moderation-latest", "tts-1", "jina-reranker-v2"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def forge_server(request, tmp_path_factory):
+    """Every test here runs on SQLite and on PostgreSQL."""
+    yield from server_on(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
