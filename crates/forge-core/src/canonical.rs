@@ -167,7 +167,11 @@ fn renders_extra(target: &str, key: &str) -> bool {
     key == "parallel_tool_calls"
         || target == "gemini"
             && matches!(key, "n" | "seed" | "presence_penalty" | "frequency_penalty")
+        || target == "cohere" && COHERE_SAMPLING.contains(&key)
 }
+
+/// OpenAI request fields Cohere's v2 chat takes under the same names.
+pub const COHERE_SAMPLING: [&str; 3] = ["seed", "presence_penalty", "frequency_penalty"];
 
 /// Extended thinking as a token budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -204,6 +204,7 @@ impl ProviderConfig {
             (Some(url), _) => url,
             (None, ProviderKind::Anthropic) => "https://api.anthropic.com/v1",
             (None, ProviderKind::Gemini) => "https://generativelanguage.googleapis.com/v1beta",
+            (None, ProviderKind::Cohere) => "https://api.cohere.com",
             (None, _) => "https://api.openai.com/v1",
         }
     }
@@ -216,6 +217,8 @@ pub enum ProviderKind {
     Anthropic,
     Gemini,
     Azure,
+    /// Cohere's native v2 Chat API.
+    Cohere,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

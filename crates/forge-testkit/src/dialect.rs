@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::anthropic::error::AnthropicError;
 use crate::azure_error::AzureError;
+use crate::cohere::error::CohereError;
 use crate::gemini::error::GoogleError;
 use crate::openai_error::OpenAiError;
 
@@ -16,6 +17,7 @@ pub(crate) enum Dialect {
     Azure,
     Anthropic,
     Gemini,
+    Cohere,
 }
 
 impl Dialect {
@@ -26,6 +28,7 @@ impl Dialect {
             Dialect::Azure => AzureError::for_status(status, retry_after),
             Dialect::Anthropic => AnthropicError::for_status(status).body(),
             Dialect::Gemini => GoogleError::for_status(status, retry_after).body(),
+            Dialect::Cohere => CohereError::for_status(status).body(),
         }
     }
 
@@ -37,6 +40,7 @@ impl Dialect {
             }
             Dialect::Anthropic => AnthropicError::invalid(message).response(),
             Dialect::Gemini => GoogleError::invalid(message).response(),
+            Dialect::Cohere => CohereError::invalid(message).response(),
         }
     }
 }

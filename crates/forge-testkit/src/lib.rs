@@ -9,6 +9,7 @@
 //! * [`FakeAnthropic`]: `/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`.
 //! * [`FakeGemini`]: `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`,
 //!   `:countTokens`, `/v1beta/models` (also under `/v1`).
+//! * [`FakeCohere`]: `/v2/chat` (whole and streamed), `/v1/models`.
 //!
 //! They share one core (server thread, recording, faults, SSE writer), so a fault or an
 //! assertion works the same on all three. The answers are deterministic so tests can assert
@@ -25,6 +26,7 @@ mod anthropic;
 mod auth;
 mod azure;
 mod azure_error;
+mod cohere;
 mod config;
 mod dialect;
 mod embedding_vec;
@@ -45,6 +47,7 @@ mod validate;
 
 pub use anthropic::FakeAnthropic;
 pub use anthropic::config::FakeAnthropicConfig;
+pub use cohere::{FakeCohere, FakeCohereConfig};
 pub use config::{DEFAULT_REPLY, FakeOpenAiConfig};
 pub use embedding_vec::fake_embedding;
 pub use fault::{FAULT_HEADER, Fault, FaultMode};

@@ -16,6 +16,8 @@ pub enum ProviderFamily {
     Anthropic,
     /// Google's native generateContent API.
     Gemini,
+    /// Cohere's native v2 Chat API.
+    Cohere,
 }
 
 impl ProviderFamily {
@@ -25,6 +27,7 @@ impl ProviderFamily {
         match name_lower {
             "anthropic" => ProviderFamily::Anthropic,
             "gemini" => ProviderFamily::Gemini,
+            "cohere" => ProviderFamily::Cohere,
             "gemini-openai" => ProviderFamily::OpenAi(forge_provider_openai::lookup("gemini")),
             // Built in: OpenAI-shaped answers computed in the process (`local.rs`).
             "mock" => {
@@ -59,7 +62,7 @@ impl ProviderFamily {
                 }
                 Ok(())
             }
-            ProviderFamily::Anthropic | ProviderFamily::Gemini => Ok(()),
+            ProviderFamily::Anthropic | ProviderFamily::Gemini | ProviderFamily::Cohere => Ok(()),
         }
     }
 

@@ -237,6 +237,8 @@ fn sniff_dialect(upstream: &Upstream, path: &str) -> SniffDialect {
     match upstream {
         Upstream::Anthropic(_) => SniffDialect::Anthropic,
         Upstream::Gemini(_) => SniffDialect::Gemini,
+        // Cohere's `billed_units` is no shape the sniffer reads: tokens stay unknown.
+        Upstream::Cohere(_) => SniffDialect::OpenAiChat,
         Upstream::OpenAi(_) if path.ends_with("responses") => SniffDialect::OpenAiResponses,
         Upstream::OpenAi(_) if path.ends_with("embeddings") => SniffDialect::OpenAiEmbeddings,
         Upstream::OpenAi(_)

@@ -6,6 +6,7 @@
 use forge_core::Error;
 use forge_core::adapter::ProviderAdapter;
 use forge_provider_anthropic::AnthropicAdapter;
+use forge_provider_cohere::CohereAdapter;
 use forge_provider_gemini::GeminiAdapter;
 use forge_provider_openai::OpenAiAdapter;
 use forge_provider_openai::providers::ProviderKind;
@@ -21,6 +22,7 @@ pub enum Upstream {
     OpenAi(OpenAiAdapter),
     Anthropic(AnthropicAdapter),
     Gemini(GeminiAdapter),
+    Cohere(CohereAdapter),
 }
 
 impl Upstream {
@@ -36,6 +38,7 @@ impl Upstream {
                 Upstream::Anthropic(AnthropicAdapter::new(base, &p.api_key, None))
             }
             ProviderFamily::Gemini => Upstream::Gemini(GeminiAdapter::new(base, &p.api_key)),
+            ProviderFamily::Cohere => Upstream::Cohere(CohereAdapter::new(base, &p.api_key)),
         })
     }
 
@@ -61,6 +64,7 @@ impl Upstream {
             }
             ConfigKind::Anthropic => Upstream::Anthropic(AnthropicAdapter::new(base, key, None)),
             ConfigKind::Gemini => Upstream::Gemini(GeminiAdapter::new(base, key)),
+            ConfigKind::Cohere => Upstream::Cohere(CohereAdapter::new(base, key)),
         })
     }
 
@@ -70,6 +74,7 @@ impl Upstream {
             Upstream::OpenAi(a) => a,
             Upstream::Anthropic(a) => a,
             Upstream::Gemini(a) => a,
+            Upstream::Cohere(a) => a,
         }
     }
 }

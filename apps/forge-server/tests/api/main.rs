@@ -6,6 +6,7 @@ mod admin_accounts;
 mod admin_api_keys;
 mod admin_provider_keys;
 mod azure;
+mod cohere;
 mod cors;
 mod disconnect;
 mod discovery;

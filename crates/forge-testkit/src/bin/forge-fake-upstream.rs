@@ -1,18 +1,19 @@
 //! The fake upstreams as a process, for the Python end-to-end tests.
 //!
-//! `forge-fake-upstream [--kind openai|anthropic|gemini] [--port N] [--api-key KEY]
+//! `forge-fake-upstream [--kind openai|anthropic|gemini|cohere] [--port N] [--api-key KEY]
 //! [--models a,b,c] [--reply TEXT] [--stream-chunks N]` prints `listening on BASE_URL` once
-//! bound (`http://127.0.0.1:PORT/v1`, or `/v1beta` for gemini), then serves until killed.
+//! bound (`http://127.0.0.1:PORT/v1`, or `/v1beta` for gemini, the bare host for cohere), then serves until killed.
 //! Faults are chosen per request with the `x-fake-fault` header.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use forge_testkit::{
-    FakeAnthropic, FakeAnthropicConfig, FakeGemini, FakeGeminiConfig, FakeOpenAi, FakeOpenAiConfig,
+    FakeAnthropic, FakeAnthropicConfig, FakeCohere, FakeCohereConfig, FakeGemini, FakeGeminiConfig,
+    FakeOpenAi, FakeOpenAiConfig,
 };
 
-const USAGE: &str = "usage: forge-fake-upstream [--kind openai|anthropic|gemini] [--port N] [--api-key KEY] [--models a,b,c] [--reply TEXT] [--stream-chunks N]";
+const USAGE: &str = "usage: forge-fake-upstream [--kind openai|anthropic|gemini|cohere] [--port N] [--api-key KEY] [--models a,b,c] [--reply TEXT] [--stream-chunks N]";
 
 #[derive(Default)]
 struct Args {
@@ -87,6 +88,7 @@ enum Running {
     OpenAi(FakeOpenAi),
     Anthropic(FakeAnthropic),
     Gemini(FakeGemini),
+    Cohere(FakeCohere),
 }
 
 impl Running {
@@ -95,6 +97,7 @@ impl Running {
             Running::OpenAi(s) => s.base_url(),
             Running::Anthropic(s) => s.base_url(),
             Running::Gemini(s) => s.base_url(),
+            Running::Cohere(s) => s.base_url(),
         }
     }
 }
@@ -111,6 +114,8 @@ fn start(args: Args) -> Result<Running, String> {
         }
         "gemini" => FakeGemini::try_start(configure!(FakeGeminiConfig::default(), args), port)
             .map(Running::Gemini),
+        "cohere" => FakeCohere::try_start(configure!(FakeCohereConfig::default(), args), port)
+            .map(Running::Cohere),
         other => return Err(format!("unknown --kind `{other}`\n{USAGE}")),
     };
     started.map_err(|e| format!("forge-fake-upstream: cannot listen on 127.0.0.1:{port}: {e}"))
