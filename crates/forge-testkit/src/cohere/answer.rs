@@ -11,7 +11,7 @@ use crate::sse;
 use crate::state::Shared;
 use crate::text_answer::{TextStop, text_answer};
 use crate::tokens::{split_reply, text_tokens};
-use crate::triggers::{plan_calls, tool_calls_for};
+use crate::triggers::{FAKE_THINKING, plan_calls, tool_calls_for};
 
 /// What the routes read out of a valid request.
 pub(crate) struct Chat {
@@ -24,10 +24,13 @@ pub(crate) struct Chat {
     pub(crate) after_tool: bool,
     pub(crate) stop_sequences: Vec<String>,
     pub(crate) max_tokens: Option<u64>,
+    /// `thinking: {"type": "enabled"}`: the answer starts with a thinking block.
+    pub(crate) thinking: bool,
 }
 
 pub(crate) struct Answer {
     id: String,
+    thinking: bool,
     text: Option<String>,
     calls: Vec<(String, String, Value)>,
     finish: &'static str,
@@ -62,7 +65,8 @@ pub(crate) fn answer(chat: &Chat, shared: &Shared) -> Answer {
         };
         return Answer {
             id,
-            output_tokens: text.tokens,
+            thinking: chat.thinking,
+            output_tokens: text.tokens + thinking_tokens(chat),
             text: Some(text.text),
             calls: Vec::new(),
             finish,
@@ -75,14 +79,24 @@ pub(crate) fn answer(chat: &Chat, shared: &Shared) -> Answer {
         .collect();
     Answer {
         id,
-        output_tokens: calls
-            .iter()
-            .map(|(_, _, a)| text_tokens(&a.to_string()))
-            .sum(),
+        thinking: chat.thinking,
+        output_tokens: thinking_tokens(chat)
+            + calls
+                .iter()
+                .map(|(_, _, a)| text_tokens(&a.to_string()))
+                .sum::<u64>(),
         text: None,
         calls,
         finish: "TOOL_CALL",
         input_tokens: chat.prompt_tokens,
+    }
+}
+
+fn thinking_tokens(chat: &Chat) -> u64 {
+    if chat.thinking {
+        text_tokens(FAKE_THINKING)
+    } else {
+        0
     }
 }
 
@@ -100,9 +114,17 @@ impl Answer {
 
     pub(crate) fn whole(&self) -> Value {
         let mut message = json!({ "role": "assistant" });
+        let mut content = Vec::new();
+        if self.thinking {
+            content.push(json!({ "type": "thinking", "thinking": FAKE_THINKING }));
+        }
         if let Some(text) = &self.text {
-            message["content"] = json!([{ "type": "text", "text": text }]);
-        } else {
+            content.push(json!({ "type": "text", "text": text }));
+        }
+        if !content.is_empty() {
+            message["content"] = Value::Array(content);
+        }
+        if self.text.is_none() {
             message["tool_plan"] = json!(PLAN);
             message["tool_calls"] = self
                 .calls
@@ -122,14 +144,25 @@ impl Answer {
         let mut out = vec![ev(json!({ "type": "message-start", "id": self.id,
             "delta": { "message": { "role": "assistant", "content": [], "tool_plan": "",
                 "tool_calls": [], "citations": [] } } }))];
+        let mut index = 0;
+        if self.thinking {
+            out.push(ev(json!({ "type": "content-start", "index": index,
+                "delta": { "message": { "content": { "type": "thinking", "thinking": "" } } } })));
+            for piece in split_reply(FAKE_THINKING, chunks) {
+                out.push(ev(json!({ "type": "content-delta", "index": index,
+                    "delta": { "message": { "content": { "thinking": piece } } } })));
+            }
+            out.push(ev(json!({ "type": "content-end", "index": index })));
+            index += 1;
+        }
         if let Some(text) = &self.text {
-            out.push(ev(json!({ "type": "content-start", "index": 0,
+            out.push(ev(json!({ "type": "content-start", "index": index,
                 "delta": { "message": { "content": { "type": "text", "text": "" } } } })));
             for piece in split_reply(text, chunks) {
-                out.push(ev(json!({ "type": "content-delta", "index": 0,
+                out.push(ev(json!({ "type": "content-delta", "index": index,
                     "delta": { "message": { "content": { "text": piece } } } })));
             }
-            out.push(ev(json!({ "type": "content-end", "index": 0 })));
+            out.push(ev(json!({ "type": "content-end", "index": index })));
         } else {
             out.push(ev(json!({ "type": "tool-plan-delta",
                 "delta": { "message": { "tool_plan": PLAN } } })));

@@ -272,6 +272,11 @@ fn validate(body: &Map<String, Value>, shared: &Arc<Shared>) -> Result<(Chat, bo
             after_tool: last_is_tool,
             stop_sequences,
             max_tokens: body.get("max_tokens").and_then(Value::as_u64),
+            thinking: body
+                .get("thinking")
+                .and_then(|t| t.get("type"))
+                .and_then(Value::as_str)
+                == Some("enabled"),
         },
         stream,
     ))

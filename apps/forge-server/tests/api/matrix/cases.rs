@@ -213,13 +213,14 @@ pub async fn run(inbound: In, up: Up, case: Case) {
         if case == Case::JsonOutput {
             let text = json_answer().to_string();
             fx.openai.set_reply(Some(text.clone()));
-            fx.gemini.set_reply(Some(text));
+            fx.gemini.set_reply(Some(text.clone()));
+            fx.cohere.set_reply(Some(text));
         }
         let out = inbound.request(&spec, up.client_model());
         let reply = send(&fx, &out).await;
         let ctx = format!("{inbound:?} -> {up:?}, {case:?}, stream {stream}");
         let got = inbound.parse(&reply, stream, &[up.client_model(), up.upstream_model()]);
-        for other in [Up::OpenAi, Up::Anthropic, Up::Gemini] {
+        for other in [Up::OpenAi, Up::Anthropic, Up::Gemini, Up::Cohere] {
             let n = fx.received(other).len();
             assert_eq!(n, usize::from(other == up), "{ctx}: requests at {other:?}");
         }

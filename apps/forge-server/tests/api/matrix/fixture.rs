@@ -1,22 +1,24 @@
-//! One server and the three fake upstreams a matrix cell talks to, wired by provider-key name:
+//! One server and the four fake upstreams a matrix cell talks to, wired by provider-key name:
 //! `openai` (OpenAI-compatible), `anthropic` (native Messages), `gemini` (native
-//! generateContent). SQLite only: storage is not what the matrix tests.
+//! generateContent), `cohere` (native v2 chat). SQLite only: storage is not what the matrix
+//! tests.
 
 use crate::harness::{
     Backend, TestServer, add_provider, client, create_forge_key, register_and_login,
 };
 use awc::Client;
 use forge_testkit::{
-    FakeAnthropic, FakeAnthropicConfig, FakeGemini, FakeGeminiConfig, FakeOpenAi, FakeOpenAiConfig,
-    Fault, FaultMode, RecordedRequest,
+    FakeAnthropic, FakeAnthropicConfig, FakeCohere, FakeCohereConfig, FakeGemini, FakeGeminiConfig,
+    FakeOpenAi, FakeOpenAiConfig, Fault, FaultMode, RecordedRequest,
 };
 
-/// The three upstream kinds a provider key can select.
+/// The upstream kinds a provider key can select.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Up {
     OpenAi,
     Anthropic,
     Gemini,
+    Cohere,
 }
 
 impl Up {
@@ -26,6 +28,7 @@ impl Up {
             Up::OpenAi => "openai/gpt-4o-mini",
             Up::Anthropic => "anthropic/claude-sonnet-4-5",
             Up::Gemini => "gemini/gemini-2.5-flash",
+            Up::Cohere => "cohere/command-a-03-2025",
         }
     }
 
@@ -35,6 +38,7 @@ impl Up {
             Up::OpenAi => "gpt-4o-mini",
             Up::Anthropic => "claude-sonnet-4-5",
             Up::Gemini => "gemini-2.5-flash",
+            Up::Cohere => "command-a-03-2025",
         }
     }
 }
@@ -44,6 +48,7 @@ pub struct Fixture {
     pub openai: FakeOpenAi,
     pub anthropic: FakeAnthropic,
     pub gemini: FakeGemini,
+    pub cohere: FakeCohere,
     pub client: Client,
     pub key: String,
 }
@@ -53,6 +58,7 @@ impl Fixture {
         let openai = FakeOpenAi::start(FakeOpenAiConfig::default());
         let anthropic = FakeAnthropic::start(FakeAnthropicConfig::default());
         let gemini = FakeGemini::start(FakeGeminiConfig::default());
+        let cohere = FakeCohere::start(FakeCohereConfig::default());
         let server = TestServer::start(Backend::Sqlite).await;
         let client = client();
         let jwt = register_and_login(&client, &server, "matrix").await;
@@ -64,6 +70,7 @@ impl Fixture {
                 anthropic.base_url(),
             ),
             ("gemini", gemini.api_key().to_owned(), gemini.base_url()),
+            ("cohere", cohere.api_key().to_owned(), cohere.base_url()),
         ] {
             add_provider(&client, &server, &jwt, name, &key, &base).await;
         }
@@ -73,6 +80,7 @@ impl Fixture {
             openai,
             anthropic,
             gemini,
+            cohere,
             client,
             key,
         }
@@ -83,6 +91,7 @@ impl Fixture {
             Up::OpenAi => self.openai.api_key(),
             Up::Anthropic => self.anthropic.api_key(),
             Up::Gemini => self.gemini.api_key(),
+            Up::Cohere => self.cohere.api_key(),
         }
     }
 
@@ -91,6 +100,7 @@ impl Fixture {
             Up::OpenAi => self.openai.set_fault(fault, FaultMode::Once),
             Up::Anthropic => self.anthropic.set_fault(fault, FaultMode::Once),
             Up::Gemini => self.gemini.set_fault(fault, FaultMode::Once),
+            Up::Cohere => self.cohere.set_fault(fault, FaultMode::Once),
         }
     }
 
@@ -100,6 +110,7 @@ impl Fixture {
             Up::OpenAi => self.openai.requests(),
             Up::Anthropic => self.anthropic.requests(),
             Up::Gemini => self.gemini.requests(),
+            Up::Cohere => self.cohere.requests(),
         }
     }
 
@@ -113,5 +124,6 @@ impl Fixture {
         self.openai.clear_requests();
         self.anthropic.clear_requests();
         self.gemini.clear_requests();
+        self.cohere.clear_requests();
     }
 }

@@ -1,5 +1,6 @@
 //! The conformance matrix: every client dialect (OpenAI chat, Anthropic messages, Gemini
-//! generateContent, OpenAI Responses) x every upstream kind (OpenAI-compatible, Anthropic, Gemini) x every case,
+//! generateContent, OpenAI Responses) x every upstream kind (OpenAI-compatible, Anthropic, Gemini,
+//! Cohere) x every case,
 //! one test per cell, each run whole and streamed. A cell checks the native request the fake
 //! upstream received and the exact shape of the answer in the client's dialect.
 
@@ -66,4 +67,8 @@ matrix! {
     responses_to_openai: Responses -> OpenAi [];
     responses_to_anthropic: Responses -> Anthropic [];
     responses_to_gemini: Responses -> Gemini [];
+    openai_to_cohere: OpenAi -> Cohere [stop_sequence => StopSequence];
+    anthropic_to_cohere: Anthropic -> Cohere [stop_sequence => StopSequence];
+    gemini_to_cohere: Gemini -> Cohere [stop_sequence => StopSequence];
+    responses_to_cohere: Responses -> Cohere [];
 }

@@ -58,13 +58,22 @@ pub fn check_envelope(up: Up, r: &RecordedRequest, key: &str, stream: bool) {
                 "{b}"
             );
         }
+        Up::Cohere => {
+            assert_eq!(r.path, "/v2/chat");
+            assert_eq!(
+                r.header("authorization"),
+                Some(format!("Bearer {key}").as_str())
+            );
+            assert_eq!(b["model"], up.upstream_model(), "model rewritten: {b}");
+            assert_eq!(b["stream"].as_bool().unwrap_or(false), stream, "{b}");
+        }
     }
 }
 
 /// Messages / contents of the native request.
 fn turns(up: Up, b: &Value) -> &Vec<Value> {
     match up {
-        Up::OpenAi | Up::Anthropic => b["messages"].as_array().unwrap(),
+        Up::OpenAi | Up::Anthropic | Up::Cohere => b["messages"].as_array().unwrap(),
         Up::Gemini => b["contents"].as_array().unwrap(),
     }
 }
@@ -108,7 +117,7 @@ pub fn texts(up: Up, b: &Value) -> Vec<String> {
 
 pub fn check_system(up: Up, b: &Value, system: &str) {
     match up {
-        Up::OpenAi => {
+        Up::OpenAi | Up::Cohere => {
             let first = &b["messages"][0];
             assert!(
                 first["role"] == "system" || first["role"] == "developer",
@@ -145,7 +154,7 @@ pub fn check_system(up: Up, b: &Value, system: &str) {
 
 pub fn check_no_system(up: Up, b: &Value) {
     match up {
-        Up::OpenAi => assert!(
+        Up::OpenAi | Up::Cohere => assert!(
             b["messages"]
                 .as_array()
                 .unwrap()
@@ -164,7 +173,7 @@ pub fn check_stop(up: Up, b: &Value, stop: &[&str]) {
             Value::String(s) => json!([s]),
             v => v.clone(),
         },
-        Up::Anthropic => b["stop_sequences"].clone(),
+        Up::Anthropic | Up::Cohere => b["stop_sequences"].clone(),
         Up::Gemini => b["generationConfig"]["stopSequences"].clone(),
     };
     assert_eq!(got, json!(stop), "{b}");
@@ -177,7 +186,7 @@ pub fn check_max_tokens(up: Up, b: &Value, n: u64) {
             .or_else(|| b.get("max_tokens"))
             .cloned()
             .unwrap_or_default(),
-        Up::Anthropic => b["max_tokens"].clone(),
+        Up::Anthropic | Up::Cohere => b["max_tokens"].clone(),
         Up::Gemini => b["generationConfig"]["maxOutputTokens"].clone(),
     };
     assert_eq!(got, json!(n), "{b}");
@@ -186,7 +195,7 @@ pub fn check_max_tokens(up: Up, b: &Value, n: u64) {
 /// Declared tools as (name, schema).
 pub fn declared_tools(up: Up, b: &Value) -> Vec<(String, Value)> {
     let list = match up {
-        Up::OpenAi => b["tools"]
+        Up::OpenAi | Up::Cohere => b["tools"]
             .as_array()
             .unwrap()
             .iter()
@@ -257,6 +266,31 @@ pub fn check_tool_history(up: Up, b: &Value) {
             assert_eq!(result["tool_call_id"], call["id"], "paired: {b}");
             assert!(turn_text(up, result).contains(TOOL_RESULT), "{b}");
         }
+        Up::Cohere => {
+            let call_turn = t
+                .iter()
+                .find(|m| m["tool_calls"].is_array())
+                .unwrap_or_else(|| panic!("an assistant tool call: {b}"));
+            assert_eq!(call_turn["role"], "assistant");
+            let call = &call_turn["tool_calls"][0];
+            assert_eq!(
+                (call["type"].as_str(), call["function"]["name"].as_str()),
+                (Some("function"), Some("get_weather"))
+            );
+            let args: Value =
+                serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+            assert_eq!(args, weather_args());
+            let result = t.last().unwrap();
+            assert_eq!(result["role"], "tool", "{b}");
+            assert_eq!(result["tool_call_id"], call["id"], "paired: {b}");
+            assert_eq!(result["content"][0]["type"], "document", "{b}");
+            assert!(
+                result["content"][0]["document"]["data"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(TOOL_RESULT)),
+                "{b}"
+            );
+        }
         Up::Anthropic => {
             let assistant = &t[t.len() - 2];
             assert_eq!(assistant["role"], "assistant", "{b}");
@@ -310,7 +344,7 @@ pub fn check_tool_history(up: Up, b: &Value) {
 pub fn check_image(up: Up, b: &Value) {
     let last = turns(up, b).last().unwrap();
     match up {
-        Up::OpenAi => {
+        Up::OpenAi | Up::Cohere => {
             let part = last["content"]
                 .as_array()
                 .unwrap()
@@ -364,6 +398,8 @@ pub fn check_json(up: Up, b: &Value, forced_tool: bool) {
             Up::Anthropic => {
                 assert_eq!(b["tool_choice"], json!({"type": "tool", "name": JSON_TOOL}));
             }
+            // Cohere can only require a tool: the forced one is the only one declared.
+            Up::Cohere => assert_eq!(b["tool_choice"], "REQUIRED", "{b}"),
             Up::Gemini => {
                 let cfg = &b["toolConfig"]["functionCallingConfig"];
                 assert_eq!(cfg["mode"], "ANY", "{b}");
@@ -391,6 +427,16 @@ pub fn check_json(up: Up, b: &Value, forced_tool: bool) {
             assert_eq!(tools[0].1["properties"]["answer"]["type"], "string", "{b}");
             assert_eq!(b["tool_choice"]["type"], "tool", "{b}");
             assert_eq!(b["tool_choice"]["name"], tools[0].0, "{b}");
+        }
+        Up::Cohere => {
+            assert_eq!(b["response_format"]["type"], "json_object", "{b}");
+            let schema = &b["response_format"]["json_schema"];
+            assert!(
+                schema["properties"]["answer"]["type"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("string")),
+                "{b}"
+            );
         }
         Up::Gemini => {
             let g = &b["generationConfig"];
@@ -424,6 +470,12 @@ pub fn check_reasoning(up: Up, b: &Value) {
                 "{b}"
             );
             assert!(b["max_tokens"].as_u64().unwrap() > THINKING_BUDGET, "{b}");
+        }
+        // A budget from Anthropic or Gemini clients as sent; OpenAI's `reasoning_effort`
+        // as the budget its effort stands for.
+        Up::Cohere => {
+            assert_eq!(b["thinking"]["type"], "enabled", "{b}");
+            assert!(b["thinking"]["token_budget"].as_u64().is_some(), "{b}");
         }
         Up::Gemini => {
             let t = &b["generationConfig"]["thinkingConfig"];
