@@ -1,5 +1,5 @@
-"""Cohere's native v2 Chat API as an upstream, reached with the official `openai` and
-`anthropic` SDKs through Forge: streamed text, a tool call and its result, usage. The fake
+"""Cohere's native v2 API as an upstream, reached with the official `openai` and `anthropic`
+SDKs through Forge: streamed text, a tool call and its result, embeddings, usage. The fake
 (`forge-fake-upstream --kind cohere`) refuses any field Cohere's v2 chat does not take."""
 
 import json
@@ -20,7 +20,7 @@ WEATHER = {"type": "function", "function": {
 
 @pytest.fixture(scope="module")
 def cohere_upstream(tmp_path_factory):
-    yield from run_fake(tmp_path_factory, "cohere", COHERE_KEY, ["command-a-03-2025"])
+    yield from run_fake(tmp_path_factory, "cohere", COHERE_KEY, ["command-a-03-2025", "embed-v4.0"])
 
 
 def test_openai_and_anthropic_sdks_through_cohere(forge_server, cohere_upstream, make_forge_key):
@@ -47,6 +47,12 @@ def test_openai_and_anthropic_sdks_through_cohere(forge_server, cohere_upstream,
                   called.choices[0].message.model_dump(exclude_none=True),
                   {"role": "tool", "tool_call_id": call.id, "content": "18C and sunny"}])
     assert answered.choices[0].message.content == REPLY
+
+    # Embeddings through Cohere's /v2/embed; the SDK asks for base64 and decodes it.
+    vectors = client.embeddings.create(model="cohere/embed-v4.0", input=["red apple", "pear"],
+                                       extra_body={"input_type": "search_query"})
+    assert [len(d.embedding) for d in vectors.data] == [1536, 1536]
+    assert vectors.usage.prompt_tokens > 0
 
     claude = Anthropic(base_url=forge_server.url, api_key=key, max_retries=0)
     with claude.messages.stream(model=MODEL, max_tokens=100,

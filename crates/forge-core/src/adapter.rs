@@ -42,6 +42,28 @@ pub trait ProviderAdapter {
     /// Where a pass-through request for `path` (below the base URL, query included) goes,
     /// and the credentials it carries.
     fn forward(&self, path: &str) -> crate::upstream::Forward;
+
+    /// An embeddings request in this upstream's own API (Cohere's `/v2/embed`); `None` when
+    /// Forge maps none (OpenAI-compatible hosts take OpenAI's body as it is).
+    fn embeddings_request(
+        &self,
+        _req: &crate::embeddings::EmbeddingsRequest,
+    ) -> Option<Result<UpstreamRequest, Error>> {
+        None
+    }
+
+    /// The vectors of an answer to [`ProviderAdapter::embeddings_request`].
+    fn parse_embeddings(&self, _body: &[u8]) -> Result<crate::embeddings::Embeddings, Error> {
+        Err(Error::Internal(
+            "this provider has no embeddings mapping".to_owned(),
+        ))
+    }
+
+    /// A rerank request (Cohere's and Jina's shape, `model` already the upstream's) for this
+    /// upstream's own rerank endpoint; `None` when it has none Forge knows.
+    fn rerank_request(&self, _body: bytes::Bytes) -> Option<UpstreamRequest> {
+        None
+    }
 }
 
 /// Turns one upstream stream's parsed SSE events into canonical events.

@@ -20,6 +20,7 @@ pub mod models;
 pub mod models_cache;
 pub mod objects;
 pub mod openai;
+pub mod own_apis;
 pub mod pipeline;
 pub mod relay;
 pub mod resolve;

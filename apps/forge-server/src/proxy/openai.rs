@@ -164,12 +164,26 @@ impl<E: OpenAiEndpoint> ClientDialect for OpenAi<E> {
             };
             return pipeline::passthrough(cx.transport, target, upstream_req, cx.stream, how).await;
         }
-        if endpoint != Endpoint::ChatCompletions {
-            return Err(Error::NotFound(format!(
-                "/v1/{} is not available for provider '{}' (only chat completions are translated; other endpoints need an OpenAI-compatible provider)",
-                endpoint.path(),
-                target.provider
-            )));
+        match endpoint {
+            Endpoint::ChatCompletions => {}
+            Endpoint::Embeddings | Endpoint::Rerank => {
+                let mut object = inbound.object.clone();
+                object.set_str("model", &target.model);
+                let body = Bytes::from(object.to_vec());
+                return match endpoint {
+                    Endpoint::Embeddings => {
+                        crate::proxy::own_apis::embeddings(cx.transport, target, &body).await
+                    }
+                    _ => crate::proxy::own_apis::rerank(cx.transport, target, body).await,
+                };
+            }
+            _ => {
+                return Err(Error::NotFound(format!(
+                    "/v1/{} is not available for provider '{}' (only chat completions, embeddings and rerank are translated; other endpoints need an OpenAI-compatible provider)",
+                    endpoint.path(),
+                    target.provider
+                )));
+            }
         }
         let (mut request, include_usage) = match &inbound.canonical {
             Some(parsed) => parsed.clone(),

@@ -281,3 +281,115 @@ async fn a_forge_toml_cohere_provider() {
     assert_eq!(reply.header("x-forge-provider"), Some("co"));
     assert_eq!(fake.requests().pop().unwrap().path, "/v2/chat");
 }
+
+#[actix_rt::test]
+async fn embeddings_and_rerank_go_to_cohere_s_own_endpoints() {
+    let fake = FakeCohere::start(FakeCohereConfig::default());
+    let s = TestServer::start(Backend::Sqlite).await;
+    let key = user_with_cohere(&s, &fake).await;
+    let c = client();
+
+    let floats = post_json(
+        &c,
+        &s.url("/v1/embeddings"),
+        Some(&key),
+        &json!({ "model": "cohere/embed-v4.0", "input": ["red apple", "green pear"], "dimensions": 256,
+                 "input_type": "search_query" }),
+    )
+    .await;
+    assert_eq!(floats.status, 200, "{}", floats.text);
+    assert_eq!(floats.body["object"], "list");
+    assert_eq!(floats.body["data"][1]["index"], 1);
+    assert_eq!(
+        floats.body["data"][0]["embedding"]
+            .as_array()
+            .unwrap()
+            .len(),
+        256
+    );
+    assert!(floats.body["usage"]["prompt_tokens"].as_u64() > Some(0));
+    let seen = fake.requests().pop().unwrap();
+    assert_eq!(seen.path, "/v2/embed");
+    assert_eq!(
+        (
+            seen.body["texts"].clone(),
+            seen.body["input_type"].clone(),
+            seen.body["output_dimension"].clone()
+        ),
+        (
+            json!(["red apple", "green pear"]),
+            json!("search_query"),
+            json!(256)
+        )
+    );
+    assert_eq!(seen.body["embedding_types"], json!(["float"]));
+
+    // The openai SDKs' default: base64 of little-endian f32s, the same numbers.
+    let encoded = post_json(
+        &c,
+        &s.url("/v1/embeddings"),
+        Some(&key),
+        &json!({ "model": "cohere/embed-v4.0", "input": "red apple", "dimensions": 256,
+                 "encoding_format": "base64", "input_type": "search_query" }),
+    )
+    .await;
+    assert_eq!(encoded.status, 200, "{}", encoded.text);
+    let b64 = encoded.body["data"][0]["embedding"].as_str().unwrap();
+    // 256 floats of 4 bytes: 1,024 bytes, 1,368 base64 characters.
+    assert_eq!(b64.len(), 1368, "{b64}");
+    assert_eq!(
+        fake.requests().pop().unwrap().body["input_type"],
+        "search_query"
+    );
+    let default_type = post_json(
+        &c,
+        &s.url("/v1/embeddings"),
+        Some(&key),
+        &json!({ "model": "cohere/embed-v4.0", "input": "x" }),
+    )
+    .await;
+    assert_eq!(default_type.status, 200, "{}", default_type.text);
+    assert_eq!(
+        fake.requests().pop().unwrap().body["input_type"],
+        "search_document"
+    );
+    let tokens = post_json(
+        &c,
+        &s.url("/v1/embeddings"),
+        Some(&key),
+        &json!({ "model": "cohere/embed-v4.0", "input": [[1, 2, 3]] }),
+    )
+    .await;
+    assert_eq!(tokens.status, 400, "{}", tokens.text);
+
+    let ranked = post_json(
+        &c,
+        &s.url("/v1/rerank"),
+        Some(&key),
+        &json!({ "model": "cohere/rerank-v3.5", "query": "red apple",
+                 "documents": ["a green pear", "a red apple", "red wine"], "top_n": 2 }),
+    )
+    .await;
+    assert_eq!(ranked.status, 200, "{}", ranked.text);
+    let order: Vec<u64> = ranked.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, [1, 2]);
+    let seen = fake.requests().pop().unwrap();
+    assert_eq!(
+        (seen.path.as_str(), seen.body["model"].as_str()),
+        ("/v2/rerank", Some("rerank-v3.5"))
+    );
+
+    let records = wait_for(&s, 5).await;
+    let embed = records
+        .iter()
+        .find(|r| r.endpoint == "embeddings" && r.status == 200)
+        .unwrap();
+    assert!(embed.input_tokens > 0 && !embed.estimated, "{embed:?}");
+    let rerank = records.iter().find(|r| r.endpoint == "rerank").unwrap();
+    assert_eq!(rerank.price_source, "tokens_unknown", "{rerank:?}");
+}

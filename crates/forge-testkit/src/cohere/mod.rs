@@ -1,10 +1,12 @@
-//! [`FakeCohere`]: a fake Cohere API (`POST /v2/chat`, `GET /v1/models`) that validates v2
+//! [`FakeCohere`]: a fake Cohere API (`POST /v2/chat`, `/v2/embed`, `/v2/rerank`,
+//! `GET /v1/models`) that validates v2
 //! chat bodies as Cohere does (known fields only, roles, tool call ids, `tool_choice`, `p`/`k`
 //! ranges) and answers like the other fakes (deterministic reply, tool calls on trigger words,
 //! streams as Cohere's typed events).
 
 pub(crate) mod answer;
 pub(crate) mod error;
+pub(crate) mod retrieval;
 pub(crate) mod routes;
 
 use std::io;
@@ -32,6 +34,8 @@ impl Default for FakeCohereConfig {
             models: vec![
                 "command-a-03-2025".to_owned(),
                 "command-r-plus-08-2024".to_owned(),
+                "embed-v4.0".to_owned(),
+                "rerank-v3.5".to_owned(),
             ],
             reply: None,
             stream_chunks: 4,

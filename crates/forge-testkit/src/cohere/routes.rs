@@ -42,6 +42,8 @@ const FIELDS: [&str; 21] = [
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v2/chat", web::post().to(chat))
+        .route("/v2/embed", web::post().to(super::retrieval::embed))
+        .route("/v2/rerank", web::post().to(super::retrieval::rerank))
         .route("/v1/models", web::get().to(models))
         .default_service(web::to(|| async {
             CohereError {
@@ -70,6 +72,36 @@ fn check_key(req: &HttpRequest, key: &str) -> Result<(), CohereError> {
             message: "no api key supplied".into(),
         }),
     }
+}
+
+/// Records the request, applies faults, checks the key.
+pub(crate) async fn admit(
+    req: &HttpRequest,
+    raw: &[u8],
+    shared: &Arc<Shared>,
+) -> Result<(), HttpResponse> {
+    let _ = intercept(req, raw, shared, Dialect::Cohere).await?;
+    check_key(req, &shared.api_key).map_err(|e| e.response())
+}
+
+/// The body's `model`, which must be one the fake serves.
+pub(crate) fn known_model(
+    body: &Map<String, Value>,
+    shared: &Shared,
+) -> Result<String, CohereError> {
+    let model = match body.get("model") {
+        Some(Value::String(m)) => m.clone(),
+        _ => return Err(CohereError::invalid("missing required field `model`")),
+    };
+    if !shared.models.contains(&model) {
+        return Err(CohereError {
+            status: 404,
+            message: format!(
+                "model '{model}' not found, make sure the correct model ID was used and that you have access to the model."
+            ),
+        });
+    }
+    Ok(model)
 }
 
 async fn models(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
@@ -116,18 +148,7 @@ fn validate(body: &Map<String, Value>, shared: &Arc<Shared>) -> Result<(Chat, bo
     if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(CohereError::invalid(format!("unknown field `{unknown}`")));
     }
-    let model = match body.get("model") {
-        Some(Value::String(m)) => m.clone(),
-        _ => return Err(CohereError::invalid("missing required field `model`")),
-    };
-    if !shared.models.contains(&model) {
-        return Err(CohereError {
-            status: 404,
-            message: format!(
-                "model '{model}' not found, make sure the correct model ID was used and that you have access to the model."
-            ),
-        });
-    }
+    let model = known_model(body, shared)?;
     let messages = match body.get("messages") {
         Some(Value::Array(m)) if !m.is_empty() => m,
         _ => return Err(CohereError::invalid("`messages` must be a non-empty array")),

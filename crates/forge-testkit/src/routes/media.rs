@@ -209,6 +209,23 @@ pub(crate) async fn speech(
 
 /// `/v1/rerank` in Jina's (and Cohere's compatible) shape: documents scored by how many of
 /// the query's words they contain, best first, `top_n` of them.
+/// Documents by the share of the query's words they contain, best first (ties by index).
+pub(crate) fn rank(query: &str, documents: &[String]) -> Vec<(usize, f64)> {
+    let query = query.to_lowercase();
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let mut results: Vec<(usize, f64)> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = d.to_lowercase();
+            let hits = words.iter().filter(|w| d.contains(*w)).count();
+            (i, hits as f64 / words.len().max(1) as f64)
+        })
+        .collect();
+    results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    results
+}
+
 pub(crate) async fn rerank(
     req: HttpRequest,
     raw: Bytes,
@@ -241,17 +258,7 @@ pub(crate) async fn rerank(
             return validate::invalid_type("documents", "a non-empty array", other).response();
         }
     };
-    let words: Vec<&str> = query.split_whitespace().collect();
-    let mut results: Vec<(usize, f64)> = documents
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let d = d.to_lowercase();
-            let hits = words.iter().filter(|w| d.contains(*w)).count();
-            (i, hits as f64 / words.len().max(1) as f64)
-        })
-        .collect();
-    results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut results = rank(&query, &documents);
     let top = p
         .body
         .get("top_n")

@@ -6,8 +6,9 @@ use bytes::Bytes;
 use forge_core::Error;
 use forge_core::adapter::{ProviderAdapter, StreamDecoder, body_text, upstream_text};
 use forge_core::canonical::{ChatRequest, ChatResponse};
+use forge_core::embeddings::{Embeddings, EmbeddingsRequest};
 use forge_core::upstream::{Forward, Method, UpstreamRequest, join_path};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::convert::{request_from_canonical, response_to_canonical};
 use crate::stream::ChatStream;
@@ -173,6 +174,66 @@ impl ProviderAdapter for CohereAdapter {
             .filter_map(|m| m.get("name").and_then(Value::as_str))
             .map(str::to_owned)
             .collect())
+    }
+
+    /// `/v2/embed` with float vectors; `input_type` (required by Cohere's v3+ models) is the
+    /// client's when it sent one, else `search_document`.
+    fn embeddings_request(
+        &self,
+        req: &EmbeddingsRequest,
+    ) -> Option<Result<UpstreamRequest, Error>> {
+        let mut body = serde_json::Map::new();
+        body.insert("model".into(), json!(req.model));
+        body.insert("texts".into(), json!(req.texts));
+        body.insert("embedding_types".into(), json!(["float"]));
+        body.insert(
+            "input_type".into(),
+            req.extra
+                .get("input_type")
+                .cloned()
+                .unwrap_or_else(|| json!("search_document")),
+        );
+        if let Some(dimensions) = req.dimensions {
+            body.insert("output_dimension".into(), json!(dimensions));
+        }
+        if let Some(truncate) = req.extra.get("truncate") {
+            body.insert("truncate".into(), truncate.clone());
+        }
+        Some(
+            serde_json::to_vec(&body)
+                .map_err(|e| Error::Internal(format!("could not serialise a Cohere request: {e}")))
+                .map(|body| UpstreamRequest {
+                    method: Method::Post,
+                    url: format!("{}/v2/embed", self.base_url),
+                    headers: self.headers("application/json"),
+                    body: Bytes::from(body),
+                }),
+        )
+    }
+
+    /// `{"embeddings": {"float": [[...]]}, "meta": {"billed_units": {"input_tokens"}}}`.
+    fn parse_embeddings(&self, body: &[u8]) -> Result<Embeddings, Error> {
+        let answer: wire::EmbedResponse = serde_json::from_slice(body)
+            .map_err(|e| self.bad_body(format!("its embeddings could not be read ({e})")))?;
+        Ok(Embeddings {
+            vectors: answer.embeddings.float,
+            input_tokens: answer
+                .meta
+                .and_then(|m| m.billed_units)
+                .and_then(|b| b.input_tokens)
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .map_or(0, |n| n as u64),
+        })
+    }
+
+    /// `/v2/rerank` takes the Cohere shape Forge's `/v1/rerank` accepts.
+    fn rerank_request(&self, body: Bytes) -> Option<UpstreamRequest> {
+        Some(UpstreamRequest {
+            method: Method::Post,
+            url: format!("{}/v2/rerank", self.base_url),
+            headers: self.headers("application/json"),
+            body,
+        })
     }
 
     /// The caller's path under the host (`v2/rerank`, `v1/datasets`, ...).

@@ -106,3 +106,21 @@ pub struct StreamEvent {
 pub struct ErrorBody {
     pub message: Option<String>,
 }
+
+/// `/v2/embed`'s answer with `embedding_types: ["float"]`.
+#[derive(Debug, Deserialize)]
+pub struct EmbedResponse {
+    pub embeddings: EmbeddingsByType,
+    pub meta: Option<Meta>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmbeddingsByType {
+    #[serde(default)]
+    pub float: Vec<Vec<f32>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Meta {
+    pub billed_units: Option<Counts>,
+}

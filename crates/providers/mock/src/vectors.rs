@@ -1,7 +1,9 @@
 //! Embeddings: deterministic unit vectors derived from each input's hash, as floats or as the
 //! base64 of little-endian `f32`s (the `openai` SDKs ask for base64 by default).
 
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use forge_core::embeddings::{Embeddings, openai_answer};
 
 use crate::{Answer, tokens_of};
 
@@ -42,29 +44,14 @@ pub fn embeddings(request: &Value) -> Answer {
         );
     }
     let base64 = request["encoding_format"].as_str() == Some("base64");
-    let mut prompt_tokens = 0;
-    let data: Vec<Value> = inputs
-        .iter()
-        .enumerate()
-        .map(|(index, input)| {
-            prompt_tokens += tokens_of(input).max(1);
-            let vector = vector(input, dimensions);
-            let embedding = if base64 {
-                let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
-                Value::String(encode_base64(&bytes))
-            } else {
-                json!(vector)
-            };
-            json!({ "object": "embedding", "index": index, "embedding": embedding })
-        })
-        .collect();
-    Answer::json(
-        200,
-        &json!({
-            "object": "list", "data": data, "model": model,
-            "usage": { "prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens },
-        }),
-    )
+    let embeddings = Embeddings {
+        vectors: inputs
+            .iter()
+            .map(|input| vector(input, dimensions))
+            .collect(),
+        input_tokens: inputs.iter().map(|input| tokens_of(input).max(1)).sum(),
+    };
+    Answer::json(200, &openai_answer(model, &embeddings, base64))
 }
 
 /// A unit vector seeded by the text (xorshift64 from its FNV-1a hash).
@@ -93,41 +80,9 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Standard base64 with padding.
-fn encode_base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for group in bytes.chunks(3) {
-        let b = [
-            group[0],
-            *group.get(1).unwrap_or(&0),
-            *group.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= group.len() {
-                out.push(char::from(ALPHABET[(n >> shift & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_the_standard_alphabet_and_padding() {
-        assert_eq!(encode_base64(b""), "");
-        assert_eq!(encode_base64(b"f"), "Zg==");
-        assert_eq!(encode_base64(b"fo"), "Zm8=");
-        assert_eq!(encode_base64(b"foo"), "Zm9v");
-        assert_eq!(encode_base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(encode_base64(&[0xfb, 0xff]), "+/8=");
-    }
 
     #[test]
     fn vectors_are_unit_length_and_deterministic() {
