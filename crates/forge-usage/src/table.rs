@@ -84,7 +84,7 @@ impl PriceTable {
             let entry = Override {
                 provider: o.provider.as_deref().map(|p| p.trim().to_ascii_lowercase()),
                 model: o.model.trim().to_ascii_lowercase(),
-                price: o.spec().to_price(&self.currency),
+                price: o.to_price(&self.currency),
             };
             self.overrides
                 .retain(|e| !(e.provider == entry.provider && e.model == entry.model));

@@ -159,12 +159,13 @@ fn override_for(provider: Option<&str>, model: &str, input: &str) -> PriceOverri
     PriceOverride {
         provider: provider.map(str::to_owned),
         model: model.to_owned(),
-        input: Rate::parse_decimal(input).unwrap(),
+        input: Some(Rate::parse_decimal(input).unwrap()),
         cached_input: None,
         cache_write: None,
-        output: Rate::units(1).unwrap(),
+        output: Some(Rate::units(1).unwrap()),
         reasoning: None,
         currency: None,
+        units: Default::default(),
     }
 }
 
@@ -262,8 +263,9 @@ fn overrides_deserialize_from_forge_toml() {
     assert_eq!(config.prices[1].provider.as_deref(), Some("groq"));
     let typo = toml::from_str::<Config>("[[prices]]\nmodel = \"m\"\ninput = 1\noutptu = 2\n");
     assert!(typo.is_err());
-    let no_output = toml::from_str::<Config>("[[prices]]\nmodel = \"m\"\ninput = 1\n");
-    assert!(no_output.is_err());
+    // Parsed, then refused by validation (forge.toml's check names the entry).
+    let no_output = toml::from_str::<Config>("[[prices]]\nmodel = \"m\"\ninput = 1\n").unwrap();
+    assert!(no_output.prices[0].validate().is_err());
 }
 
 #[test]
@@ -331,4 +333,32 @@ fn per_unit_entries_parse_and_typos_do_not() {
         );
     }
     assert!(PriceTable::from_toml(&format!("{base}\"m\" = {{ per_minute = 0.01 }}")).is_ok());
+}
+
+#[test]
+fn overrides_may_price_per_unit() {
+    use crate::units::Units;
+    let mut t = table();
+    let toml_text = r#"model = "dall-e-3"
+per_image = { "default" = 0.05 }
+"#;
+    let o: PriceOverride = toml::from_str(toml_text).unwrap();
+    t.merge(&[o]).unwrap();
+    let (price, source) = t.lookup("openai", "dall-e-3").unwrap();
+    assert_eq!(source, PriceSource::Config);
+    let one = Units::Images {
+        count: 1,
+        size: None,
+        quality: None,
+    };
+    assert_eq!(
+        crate::cost_of(price, &Usage::default(), Some(&one)),
+        Some(50_000_000)
+    );
+    let half: Result<PriceOverride, _> = toml::from_str("model = \"m\"\ninput = 1\n");
+    assert!(t.merge(&[half.unwrap()]).is_err(), "input without output");
+    assert!(
+        toml::from_str::<PriceOverride>("model = \"m\"\ninput = 1\noutput = 1\nper_second = 2\n")
+            .is_err()
+    );
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rate::Rate;
 
@@ -31,17 +31,17 @@ pub enum Units {
 }
 
 /// A model's unit prices, as written in the table.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitPrices {
     /// Per image, keyed `quality/size` (`hd/1024x1792`) then `size` (`1024x1024`); a request
     /// without a size is looked up as size `default` (`hd/default`, `default`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_image: Option<BTreeMap<String, Rate>>,
     /// Per minute of audio, billed by the millisecond.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_minute: Option<Rate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_million_characters: Option<Rate>,
 }
 
