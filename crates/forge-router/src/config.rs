@@ -512,9 +512,14 @@ impl Config {
         }
     }
 
-    /// The provider declared under `name`.
+    /// The provider declared under `name`; a name that differs only in case finds it too
+    /// (callers lowercase the names clients send), the exact spelling first.
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
-        self.providers.iter().find(|p| p.name == name)
+        self.providers.iter().find(|p| p.name == name).or_else(|| {
+            self.providers
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        })
     }
 
     fn resolve_secrets(

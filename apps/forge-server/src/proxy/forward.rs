@@ -98,6 +98,13 @@ async fn forward(
             "the pass-through path may not contain `.` or `..` segments",
         ));
     }
+    let wanted = provider.trim().to_ascii_lowercase();
+    if owned_objects(path) && !ctx.providers_in_scope().any(|p| p.name_lower == wanted) {
+        return Err(Error::PermissionDenied(
+            "files and batches on a forge.toml provider are shared by everyone who uses it: reach them through /v1/files and /v1/batches, which keep each caller's own"
+                .to_owned(),
+        ));
+    }
     let declared = declared_length(req.headers());
     if declared.is_some_and(|len| len > proxy.max_body_bytes) {
         return Err(Error::PayloadTooLarge {
@@ -296,6 +303,30 @@ pub fn without_forge_key(query: &str) -> String {
         .join("&")
 }
 
+/// Whether `path` names OpenAI's files or batches (`files/...`, `v1/batches`, Azure's
+/// `openai/files`), however its segments are escaped or cased: on a shared forge.toml key
+/// these are other callers' objects, which only `/v1/files` and `/v1/batches` keep apart.
+fn owned_objects(path: &str) -> bool {
+    let decoded = |segment: &str| {
+        url::form_urlencoded::parse(segment.as_bytes())
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.into_owned()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let first = path
+        .split('/')
+        .map(decoded)
+        .find(|s| !s.is_empty() && s != "v1" && s != "openai");
+    matches!(first.as_deref(), Some("files" | "batches"))
+}
+
 /// Whether `path` has a `.` or `..` segment (spelled plainly or percent-encoded), which
 /// could climb out of the base URL's own path.
 fn climbs(path: &str) -> bool {
@@ -371,6 +402,30 @@ mod tests {
             "",
         ] {
             assert!(!climbs(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn files_and_batches_paths_are_recognised_however_written() {
+        for path in [
+            "files",
+            "files/file-1/content",
+            "v1/batches/batch_1/cancel",
+            "/FILES",
+            "fil%65s/x",
+            "openai/files?api-version=2024-10-21",
+            "batches?limit=2",
+        ] {
+            assert!(owned_objects(path), "{path}");
+        }
+        for path in [
+            "fine_tuning/jobs",
+            "models",
+            "vector_stores/vs_1/files",
+            "",
+            "filesystem",
+        ] {
+            assert!(!owned_objects(path), "{path}");
         }
     }
 

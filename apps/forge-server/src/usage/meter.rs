@@ -297,11 +297,12 @@ fn build(state: &mut State, status: u16, error: Option<&Error>, disconnected: bo
             .as_ref()
             .is_some_and(StreamSniffer::saw_content)
         || !state.output.is_empty();
-    // Units count only for an answer the provider delivered (it bills nothing else).
+    // Units count once the provider answered 2xx: it bills what it produced, even when the
+    // client left or the body broke off on the way.
     let units = state
         .units
         .as_ref()
-        .filter(|_| error.is_none() && !disconnected && (200..300).contains(&status));
+        .filter(|_| (200..300).contains(&status));
     if reported.is_none() && state.tokens_unknown {
         if let Some(units) = units {
             let priced = state

@@ -334,3 +334,42 @@ async fn the_key_that_holds_a_new_object_is_named_or_unambiguous() {
         401
     );
 }
+
+#[actix_rt::test]
+async fn a_shared_forge_toml_account_keeps_files_behind_v1_files() {
+    use crate::routing::common::{KEY, key_digest, openai_provider};
+    let oa = openai();
+    let config = format!(
+        "{}[[keys]]\nname = \"tests\"\nkey = \"sha256:{}\"\n\n[[forward]]\nprefix = \"/mounted\"\nprovider = \"oa\"\n",
+        openai_provider("OA", &oa),
+        key_digest()
+    );
+    let s = TestServer::start_with_config(&config).await;
+    // The static key's files go to the one forge.toml OpenAI-compatible provider.
+    let file = upload(&s, KEY, None).await;
+    assert_eq!(file.status, 200, "{}", file.text);
+    let id = file.body["id"].as_str().unwrap();
+    let listed = call(&s, "GET", "/v1/files", KEY).await;
+    assert_eq!(ids(&listed.body), vec![id]);
+    // Named in any case, it is the same provider.
+    let named = upload(&s, KEY, Some("oa")).await;
+    assert_eq!(named.status, 200, "{}", named.text);
+    // The pass-through and mounts would reach every caller's files on the shared account.
+    let before = oa.request_count();
+    for path in [
+        "/passthrough/OA/files".to_owned(),
+        format!("/passthrough/oa/v1/files/{id}/content"),
+        "/passthrough/oa/fil%65s".to_owned(),
+        "/mounted/batches".to_owned(),
+    ] {
+        let refused = call(&s, "GET", &path, KEY).await;
+        assert_eq!(refused.status, 403, "{path}: {}", refused.text);
+        assert!(refused.text.contains("/v1/files"), "{}", refused.text);
+    }
+    assert_eq!(oa.request_count(), before, "nothing reached the upstream");
+    // Other paths still pass.
+    assert_eq!(
+        call(&s, "GET", "/passthrough/oa/models", KEY).await.status,
+        200
+    );
+}

@@ -261,3 +261,35 @@ fn errors_keep_the_status_and_lose_the_key() {
         "http://127.0.0.1:9/v2/rerank"
     );
 }
+
+#[test]
+fn openai_ranges_and_a_named_tool_fit_cohere() {
+    let mut req = ChatRequest::new("m", vec![Message::text_message(Role::User, "hi")]);
+    let tool = |name: &str| Tool {
+        name: name.into(),
+        description: None,
+        parameters: None,
+        strict: None,
+    };
+    req.tools = vec![tool("a"), tool("b")];
+    req.tool_choice = Some(ToolChoice::Named("b".into()));
+    req.top_p = Some(1.0);
+    req.top_k = Some(900);
+    req.extra.insert("frequency_penalty".into(), json!(-1.5));
+    req.extra.insert("presence_penalty".into(), json!(2));
+    let (_, body) = body(&req);
+    assert_eq!(body["tool_choice"], "REQUIRED");
+    assert_eq!(body["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(body["tools"][0]["function"]["name"], "b");
+    assert_eq!(
+        (body["p"].as_f64(), body["k"].as_u64()),
+        (Some(0.99), Some(500))
+    );
+    assert_eq!(
+        (
+            body["frequency_penalty"].as_f64(),
+            body["presence_penalty"].as_f64()
+        ),
+        (Some(0.0), Some(1.0))
+    );
+}

@@ -20,9 +20,15 @@ pub fn request_from_canonical(req: &ChatRequest) -> wire::ChatRequest {
     for message in &req.messages {
         push_message(&mut messages, message);
     }
+    // Cohere can require a tool but not name one: a named choice declares only that tool.
+    let named = match &req.tool_choice {
+        Some(ToolChoice::Named(name)) => Some(name.as_str()),
+        _ => None,
+    };
     let tools = req
         .tools
         .iter()
+        .filter(|t| named.is_none_or(|n| n == t.name))
         .map(|t| {
             let mut function = Map::new();
             function.insert("name".into(), json!(t.name));
@@ -64,8 +70,9 @@ pub fn request_from_canonical(req: &ChatRequest) -> wire::ChatRequest {
         stream: req.stream,
         max_tokens: req.max_tokens,
         temperature: req.temperature,
-        p: req.top_p,
-        k: req.top_k,
+        // Cohere's ranges: p in [0.01, 0.99], k in [0, 500].
+        p: req.top_p.map(|p| p.clamp(0.01, 0.99)),
+        k: req.top_k.map(|k| k.min(500)),
         stop_sequences: req.stop.clone(),
         response_format: req.response_format.as_ref().and_then(response_format),
         thinking,
@@ -79,7 +86,12 @@ fn rest_of(req: &ChatRequest) -> Map<String, Value> {
     let mut rest = req.dialect_extra.get(DIALECT).cloned().unwrap_or_default();
     for key in forge_core::canonical::COHERE_SAMPLING {
         if let Some(value) = req.extra.get(key) {
-            rest.entry(key).or_insert_with(|| value.clone());
+            // OpenAI's penalties run from -2 to 2, Cohere's from 0 to 1.
+            let value = match (key, value.as_f64()) {
+                ("seed", _) | (_, None) => value.clone(),
+                (_, Some(penalty)) => json!(penalty.clamp(0.0, 1.0)),
+            };
+            rest.entry(key).or_insert(value);
         }
     }
     rest

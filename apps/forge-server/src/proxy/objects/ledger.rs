@@ -27,8 +27,23 @@ impl Ledger<'_> {
         id: Option<&str>,
         body: Bytes,
     ) -> Result<Bytes, Error> {
-        let Ok(mut value) = serde_json::from_slice::<Value>(&body) else {
-            return Ok(body);
+        let parsed = serde_json::from_slice::<Value>(&body);
+        let unreadable_listing = || Error::Upstream {
+            status: 502,
+            message: format!(
+                "the provider's {} listing could not be read, so it cannot be cut to this caller's own",
+                kind.name()
+            ),
+            provider: self.place.provider.clone(),
+            retry_after: None,
+            error_type: None,
+            code: None,
+        };
+        let Ok(mut value) = parsed else {
+            return match op {
+                Op::List => Err(unreadable_listing()),
+                _ => Ok(body),
+            };
         };
         match (kind, op) {
             (_, Op::Create) => {
@@ -73,7 +88,7 @@ impl Ledger<'_> {
                     .await
                     .map_err(storage)?;
                 let Some(data) = value.get_mut("data").and_then(Value::as_array_mut) else {
-                    return Ok(body);
+                    return Err(unreadable_listing());
                 };
                 data.retain(|item| {
                     item.get("id")

@@ -160,8 +160,9 @@ async fn serve(
                 .get(actix_web::http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|ct| ct.contains("json"));
-            // A file's bytes, and every failure, go back as the provider sent them.
-            if op == Op::Content || !resp.status().is_success() || !json {
+            // A file's bytes, and every failure, go back as the provider sent them; a listing
+            // is always read (never passed on unfiltered).
+            if op == Op::Content || !resp.status().is_success() || (!json && op != Op::List) {
                 return Ok(as_sent(
                     resp,
                     target.meter.clone(),

@@ -109,7 +109,7 @@ pub fn for_new(req: &HttpRequest, ctx: &AuthContext, proxy: &Proxy) -> Result<Pl
         match configured.as_slice() {
             [one] => {
                 return Ok(Place {
-                    provider: (*one).to_owned(),
+                    provider: one.to_ascii_lowercase(),
                     key: None,
                 });
             }
