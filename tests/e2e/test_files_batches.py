@@ -62,6 +62,10 @@ def test_files_and_batches_with_the_sdk(forge_server, files_upstream, tmp_path):
 
     assert [f.id for f in alice.files.list(purpose="batch")] == [uploaded.id]
     assert [f.id for f in bob.files.list()] == [bobs.id]
+    for n in range(3):  # newer files of Bob's on the shared account, one per upstream page
+        bob.files.create(file=(f"more-{n}.jsonl", source.read_bytes()), purpose="batch")
+    # Auto-pagination a file at a time still walks to Alice's file.
+    assert [f.id for f in alice.files.list(limit=1)] == [uploaded.id]
     assert alice.files.retrieve(uploaded.id).filename == "requests.jsonl"
     assert alice.files.content(uploaded.id).read() == source.read_bytes()
     with pytest.raises(NotFoundError):

@@ -110,6 +110,30 @@ async fn objects_belong_to_their_creator(backend: Backend) {
     assert_eq!(oa.requests().pop().unwrap().query, "purpose=batch&limit=50");
     let listed = call(&s, "GET", "/v1/files", &bob).await;
     assert_eq!(ids(&listed.body), vec![bobs_id.as_str()]);
+    // Pages of the shared account that hold none of Alice's files are read past: a page of one
+    // reaches her file behind Bob's four newer ones.
+    for _ in 0..3 {
+        assert_eq!(upload(&s, &bob, None).await.status, 200);
+    }
+    let first = call(&s, "GET", "/v1/files?limit=1", &alice).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(ids(&first.body), vec![file_id.as_str()]);
+    assert_eq!(first.body["last_id"], file_id.as_str());
+    assert_eq!(
+        first.body["has_more"], false,
+        "her file is the account's oldest"
+    );
+    let rest = call(
+        &s,
+        "GET",
+        &format!("/v1/files?limit=1&after={file_id}"),
+        &alice,
+    )
+    .await;
+    assert_eq!(
+        (ids(&rest.body).len(), rest.body["has_more"].as_bool()),
+        (0, Some(false))
+    );
 
     // Retrieve and content for the owner; a 404 for anyone else, the upstream not asked.
     let got = call(&s, "GET", &format!("/v1/files/{file_id}"), &alice).await;

@@ -8,6 +8,7 @@
 
 mod call;
 mod ledger;
+mod listing;
 mod place;
 
 use std::rc::Rc;
@@ -174,7 +175,30 @@ async fn serve(
             let answer = transport
                 .read_body(&target.provider, &mut resp, MAX_UPSTREAM_BODY)
                 .await?;
-            let answer = ledger.book(kind, op, id.as_deref(), answer).await?;
+            let answer = match op {
+                Op::List => {
+                    list(kind, &ledger, &query, answer, async |next: String| {
+                        let path = op.path(kind, None, &next);
+                        let body = Body::Whole(Bytes::new());
+                        let mut more = send_on(req, &target, transport, &path, None, body).await?;
+                        if !more.status().is_success() {
+                            return Err(target.upstream.adapter().parse_error(
+                                more.status().as_u16(),
+                                None,
+                                &transport
+                                    .read_body(&target.provider, &mut more, MAX_UPSTREAM_BODY)
+                                    .await
+                                    .unwrap_or_default(),
+                            ));
+                        }
+                        transport
+                            .read_body(&target.provider, &mut more, MAX_UPSTREAM_BODY)
+                            .await
+                    })
+                    .await?
+                }
+                _ => ledger.book(kind, op, id.as_deref(), answer).await?,
+            };
             let status = resp.status();
             if let Some(meter) = &target.meter {
                 // Objects carry no usage of the call itself (a batch's is the provider's to
@@ -189,6 +213,49 @@ async fn serve(
         },
     )
     .await
+}
+
+/// The caller's objects of a listing, reading further upstream pages (`fetch` with the next
+/// query) until the client's limit is met (`listing.rs`); a batch's output files are booked
+/// on the way. A page that cannot be read is a 502: never passed on uncut.
+async fn list(
+    kind: Kind,
+    ledger: &Ledger<'_>,
+    query: &str,
+    first: Bytes,
+    fetch: impl AsyncFn(String) -> Result<Bytes, Error>,
+) -> Result<Bytes, Error> {
+    let owned = ledger.owned(kind).await?;
+    let limit = listing::limit_of(query, kind);
+    let mut kept = Vec::new();
+    let mut body = first;
+    for read in 1..=listing::MAX_PAGES {
+        let page = listing::cut(&body, &owned).ok_or_else(|| Error::Upstream {
+            provider: ledger.place.provider.clone(),
+            status: 502,
+            message: format!(
+                "the provider's {} listing could not be read, so it cannot be cut to this caller's own",
+                kind.name()
+            ),
+            retry_after: None,
+            error_type: None,
+            code: None,
+        })?;
+        if kind == Kind::Batch {
+            for batch in &page.kept {
+                ledger.record_outputs(batch).await?;
+            }
+        }
+        kept.extend(page.kept);
+        let more = page.has_more && page.upstream_last.is_some();
+        match page.upstream_last {
+            Some(cursor) if more && kept.len() < limit && read < listing::MAX_PAGES => {
+                body = fetch(listing::after(query, &cursor)).await?;
+            }
+            _ => return Ok(listing::render(kept, limit, more)),
+        }
+    }
+    Ok(listing::render(kept, limit, true))
 }
 
 /// The caller's object `id` of `kind`: where it lives, or a 404 when the caller has none.
